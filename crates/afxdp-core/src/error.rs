@@ -154,7 +154,6 @@ fn errno_name(errno: i32) -> Option<&'static str> {
         libc::ENOBUFS => "ENOBUFS",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EAFNOSUPPORT => "EAFNOSUPPORT",
-        libc::ENOTSUP if libc::ENOTSUP != libc::EOPNOTSUPP => "ENOTSUP",
         _ => return None,
     })
 }

@@ -1,0 +1,127 @@
+/**
+ * Fixtures for privileged tests: a veth lab per test, entered by the test
+ * process, and a peer that sends and captures real frames from the other
+ * namespace. Under CI=true a missing privilege fails the test instead of
+ * skipping it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestContext } from 'node:test';
+import { Lab, type LabOptions, enterNetns } from '../../ts/index.js';
+
+const execFileAsync = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Why privileged tests cannot run here, or null if they can. */
+export function privilegeProblem(): string | null {
+  if (process.getuid?.() !== 0) return 'privileged tests need root (netns, veth, XDP, AF_XDP)';
+  try {
+    const lab = Lab.create();
+    lab.destroy();
+  } catch (err) {
+    return `cannot create a veth lab: ${(err as Error).message}`;
+  }
+  return null;
+}
+
+let cachedProblem: string | null | undefined;
+
+/** Skip (locally) or fail (CI=true) when privileged tests cannot run. */
+export function requirePrivileges(t: TestContext): boolean {
+  if (cachedProblem === undefined) cachedProblem = privilegeProblem();
+  if (cachedProblem === null) return true;
+  if (process.env.CI === 'true') throw new Error(`privileged test cannot run under CI: ${cachedProblem}`);
+  t.skip(cachedProblem);
+  return false;
+}
+
+/**
+ * Run `body` with a fresh lab whose dut namespace this thread has entered.
+ * The lab is deleted afterwards, whatever happens.
+ */
+export async function withLab<T>(options: LabOptions, body: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = Lab.create(options);
+  try {
+    enterNetns(lab.dut.ns);
+    return await body(lab);
+  } finally {
+    lab.destroy();
+  }
+}
+
+export interface PeerResult {
+  sent: number;
+  captured: Uint8Array[];
+}
+
+export interface PeerOptions {
+  /** Frames to send from the peer. */
+  send?: Uint8Array[];
+  /** Capture what arrives at the peer. */
+  capture?: boolean;
+  /** Stop capturing once this many frames arrived (plus a short linger). */
+  expect?: number;
+  /** Stop capturing after this long without a frame (default 500 ms). */
+  idleMs?: number;
+  timeoutS?: number;
+  burst?: number;
+  gapUs?: number;
+}
+
+function encodeFrames(frames: Uint8Array[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const f of frames) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(f.length);
+    parts.push(len, Buffer.from(f));
+  }
+  return Buffer.concat(parts);
+}
+
+function decodeFrames(data: Buffer): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < data.length; ) {
+    const n = data.readUInt32LE(i);
+    frames.push(new Uint8Array(data.subarray(i + 4, i + 4 + n)));
+    i += 4 + n;
+  }
+  return frames;
+}
+
+/** Send and/or capture real frames at the lab's peer end (test/helpers/peer.py). */
+export async function peer(lab: Lab, options: PeerOptions): Promise<PeerResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'afxdp-peer-'));
+  try {
+    const args = ['netns', 'exec', lab.peer.ns, 'python3', join(here, 'peer.py'), '--iface', lab.peer.ifname];
+    if (options.send) {
+      writeFileSync(join(dir, 'send.bin'), encodeFrames(options.send));
+      args.push('--send', join(dir, 'send.bin'));
+    }
+    if (options.capture) args.push('--capture', join(dir, 'capture.bin'));
+    if (options.expect !== undefined) args.push('--expect', String(options.expect));
+    if (options.idleMs !== undefined) args.push('--idle-ms', String(options.idleMs));
+    if (options.timeoutS !== undefined) args.push('--timeout-s', String(options.timeoutS));
+    if (options.burst !== undefined) args.push('--burst', String(options.burst));
+    if (options.gapUs !== undefined) args.push('--gap-us', String(options.gapUs));
+    const { stdout } = await execFileAsync('ip', args, { maxBuffer: 1 << 20 });
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { sent: number };
+    const captured = options.capture ? decodeFrames(readFileSync(join(dir, 'capture.bin'))) : [];
+    return { sent: summary.sent, captured };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Wait until `cond` holds, checking every 10 ms, for at most `ms`. */
+export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return cond();
+}

@@ -1,0 +1,16 @@
+/**
+ * afxdp: packet handlers in TypeScript at AF_XDP speed.
+ *
+ *   import { open, Verdict } from 'afxdp';
+ *   const port = await open({ interface: 'eth0' });
+ *   await port.run((packet) => Verdict.Drop);
+ */
+export { open, Port } from './port.js';
+export type { OpenOptions, Handler, RunOptions, PortStats, XdpSocketStats } from './port.js';
+export { Packet } from './packet-view.js';
+export { Verdict } from './verdict.js';
+export { AfxdpError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { enterNetns } from './netns.js';
+export { Lab } from './lab.js';
+export type { LabOptions, LabEnd } from './lab.js';

@@ -1,0 +1,168 @@
+/**
+ * A self-made veth lab: two network namespaces joined by a veth pair, with
+ * documentation addresses and offloads off (so frames reach AF_XDP whole,
+ * with real checksums). Used by the tests, the benchmarks and `afxdp lab`.
+ *
+ *   dut namespace  afx0 192.0.2.1/24 ── veth ── afx1 192.0.2.2/24  peer namespace
+ *
+ * Interfaces are created inside the namespaces, so labs never clash on
+ * names and nothing is created in the caller's namespace.
+ */
+import { execFileSync } from 'node:child_process';
+
+export interface LabOptions {
+  /** Tag in the namespace names (default: pid and a counter). */
+  name?: string;
+  /** RX/TX queues per veth end (default 1). */
+  queues?: number;
+  /** Keep IPv6 on (off by default: its ND/MLD chatter would reach handlers). */
+  ipv6?: boolean;
+  /** MTU of both ends (default 1500). */
+  mtu?: number;
+}
+
+export interface LabEnd {
+  ns: string;
+  ifname: string;
+  mac: string;
+  ipv4: string;
+}
+
+let labCounter = 0;
+const liveLabs = new Set<Lab>();
+
+function run(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function inNs(ns: string, cmd: string, args: string[]): string {
+  return run('ip', ['netns', 'exec', ns, cmd, ...args]);
+}
+
+export class Lab {
+  readonly dut: LabEnd;
+  readonly peer: LabEnd;
+  readonly queues: number;
+  #destroyed = false;
+
+  private constructor(tag: string, queues: number) {
+    this.queues = queues;
+    this.dut = { ns: `afxdp-${tag}-dut`, ifname: 'afx0', mac: '02:00:00:00:00:01', ipv4: '192.0.2.1' };
+    this.peer = { ns: `afxdp-${tag}-peer`, ifname: 'afx1', mac: '02:00:00:00:00:02', ipv4: '192.0.2.2' };
+  }
+
+  /** Create the namespaces and the veth pair. Cleans up after itself if any step fails. */
+  static create(options: LabOptions = {}): Lab {
+    const tag = options.name ?? `${process.pid}-${labCounter++}`;
+    const queues = options.queues ?? 1;
+    const lab = new Lab(tag, queues);
+    liveLabs.add(lab);
+    try {
+      lab.#build(options);
+    } catch (err) {
+      lab.destroy();
+      throw err;
+    }
+    return lab;
+  }
+
+  #build(options: LabOptions): void {
+    const { dut, peer } = this;
+    const q = String(this.queues);
+    run('ip', ['netns', 'add', dut.ns]);
+    run('ip', ['netns', 'add', peer.ns]);
+    for (const end of [dut, peer]) {
+      if (!options.ipv6) {
+        inNs(end.ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+        inNs(end.ns, 'sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+      }
+    }
+    run('ip', ['-n', dut.ns, 'link', 'add', dut.ifname, 'numtxqueues', q, 'numrxqueues', q, 'type', 'veth',
+      'peer', 'name', peer.ifname, 'netns', peer.ns, 'numtxqueues', q, 'numrxqueues', q]);
+    for (const end of [dut, peer]) {
+      run('ip', ['-n', end.ns, 'link', 'set', end.ifname, 'address', end.mac, 'mtu', String(options.mtu ?? 1500)]);
+      // Merged (GRO) or partially checksummed frames would reach AF_XDP otherwise.
+      inNs(end.ns, 'ethtool', ['-K', end.ifname, 'gro', 'off', 'gso', 'off', 'tso', 'off', 'tx', 'off', 'rx', 'off']);
+      if (this.queues > 1) inNs(end.ns, 'ethtool', ['-L', end.ifname, 'rx', q, 'tx', q]);
+      run('ip', ['-n', end.ns, 'addr', 'add', `${end.ipv4}/24`, 'dev', end.ifname]);
+      run('ip', ['-n', end.ns, 'link', 'set', 'lo', 'up']);
+      run('ip', ['-n', end.ns, 'link', 'set', end.ifname, 'up']);
+    }
+    // Static neighbours: no ARP chatter reaches the handlers.
+    run('ip', ['-n', dut.ns, 'neigh', 'replace', peer.ipv4, 'lladdr', peer.mac, 'dev', dut.ifname, 'nud', 'permanent']);
+    run('ip', ['-n', peer.ns, 'neigh', 'replace', dut.ipv4, 'lladdr', dut.mac, 'dev', peer.ifname, 'nud', 'permanent']);
+  }
+
+  /** Run a command inside one end's namespace; returns its stdout. */
+  exec(end: LabEnd, cmd: string, args: string[]): string {
+    return inNs(end.ns, cmd, args);
+  }
+
+  /** XDP program attached to an end, as `ip link` reports it (null if none). */
+  xdpProgramId(end: LabEnd): number | null {
+    const out = run('ip', ['-n', end.ns, '-d', '-j', 'link', 'show', 'dev', end.ifname]);
+    const [link] = JSON.parse(out) as Array<{ xdp?: { prog?: { id: number }; attached?: Array<{ prog?: { id: number } }> } }>;
+    const xdp = link?.xdp;
+    if (!xdp) return null;
+    return xdp.prog?.id ?? xdp.attached?.[0]?.prog?.id ?? null;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Delete both namespaces (and with them the veth pair). Safe to call twice. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    liveLabs.delete(this);
+    for (const ns of [this.dut.ns, this.peer.ns]) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+      } catch {
+        // Not created (failed build) or already gone.
+      }
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+}
+
+// Whatever happens to the process (a failing test, an uncaught error),
+// its labs go with it. SIGKILL is the one case left to the next run's sweep.
+process.on('exit', () => {
+  for (const lab of [...liveLabs]) lab.destroy();
+});
+
+/** Delete labs left behind by processes that no longer exist (after SIGKILL). */
+export function sweepStaleLabs(): string[] {
+  const removed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = run('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  } catch {
+    return removed;
+  }
+  for (const ns of names) {
+    const m = /^afxdp-(\d+)-\d+-(dut|peer)$/.exec(ns);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+        removed.push(ns);
+      } catch {
+        // Raced with another sweeper.
+      }
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,125 @@
+/**
+ * The packet a handler sees: a flyweight over one frame in the UMEM. The
+ * run loop reuses one instance per port and moves it from frame to frame,
+ * so a handler must not keep it (or `bytes`) after it returns.
+ */
+import { AfxdpError } from './errors.js';
+import { VERDICT_FORWARD_BASE, type Verdict } from './verdict.js';
+
+/** What a packet needs from the port it arrived on (avoids an import cycle). */
+export interface PacketOwner {
+  readonly umemId: number;
+  readonly index: number;
+  readonly interface: string;
+  readonly queue: number;
+}
+
+export class Packet {
+  /** The whole UMEM; `offset` is where this frame's data starts in it. */
+  readonly buffer: Uint8Array;
+  /** Byte offset of the frame's data in `buffer`. */
+  offset = 0;
+  /** Bytes from `offset` to the end of the frame (the most `setLength` allows). */
+  room = 0;
+  /** The port the packet arrived on. */
+  readonly port: PacketOwner;
+  #length = 0;
+  #frameSize: number;
+  #view: DataView;
+
+  /** @internal Made by the port's run loop. */
+  constructor(buffer: Uint8Array, frameSize: number, port: PacketOwner) {
+    this.buffer = buffer;
+    this.port = port;
+    this.#frameSize = frameSize;
+    this.#view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
+
+  /** @internal Point the flyweight at the next frame. */
+  _moveTo(offset: number, length: number): void {
+    this.offset = offset;
+    this.#length = length;
+    this.room = this.#frameSize - (offset % this.#frameSize);
+  }
+
+  /** Length of the frame's data in bytes. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /**
+   * The frame's bytes, in place in the UMEM (no copy). Valid only during the
+   * handler call. Creates a view object: handlers that must not allocate use
+   * `buffer` + `offset`, or the u8/u16/u32 accessors.
+   */
+  get bytes(): Uint8Array {
+    return this.buffer.subarray(this.offset, this.offset + this.#length);
+  }
+
+  /** Change the frame's length (truncate, or grow into the frame's room). */
+  setLength(length: number): void {
+    if (!Number.isInteger(length) || length < 14 || length > this.room) {
+      throw new RangeError(`packet length must be an integer in 14..${this.room}, got ${length}`);
+    }
+    this.#length = length;
+  }
+
+  #check(at: number, size: number): number {
+    if (!(at >= 0 && at + size <= this.#length)) {
+      throw new RangeError(`offset ${at} (+${size}) is outside the packet (length ${this.#length})`);
+    }
+    return this.offset + at;
+  }
+
+  u8(at: number): number {
+    return this.buffer[this.#check(at, 1)]!;
+  }
+
+  /** Big-endian (network order) 16-bit read. */
+  u16(at: number): number {
+    return this.#view.getUint16(this.#check(at, 2));
+  }
+
+  /** Big-endian (network order) 32-bit read, unsigned. */
+  u32(at: number): number {
+    return this.#view.getUint32(this.#check(at, 4));
+  }
+
+  setU8(at: number, value: number): void {
+    this.buffer[this.#check(at, 1)] = value;
+  }
+
+  setU16(at: number, value: number): void {
+    this.#view.setUint16(this.#check(at, 2), value);
+  }
+
+  setU32(at: number, value: number): void {
+    this.#view.setUint32(this.#check(at, 4), value);
+  }
+
+  /** Swap destination and source MAC addresses in place. */
+  swapMacs(): void {
+    this.#check(0, 12);
+    const b = this.buffer;
+    const o = this.offset;
+    for (let i = 0; i < 6; i++) {
+      const t = b[o + i]!;
+      b[o + i] = b[o + 6 + i]!;
+      b[o + 6 + i] = t;
+    }
+  }
+
+  /**
+   * Verdict that sends this frame out of `port`, which must share this
+   * port's UMEM (`open({ shareUmemWith })`): nothing is copied.
+   */
+  forward(port: PacketOwner): Verdict {
+    if (port.umemId !== this.port.umemId) {
+      throw new AfxdpError(
+        'ERR_NOT_SHARED_UMEM',
+        `cannot forward from ${this.port.interface} to ${port.interface}: open it with { shareUmemWith } so they share a UMEM`,
+      );
+    }
+    return VERDICT_FORWARD_BASE + port.index;
+  }
+}
