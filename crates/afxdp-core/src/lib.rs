@@ -12,6 +12,11 @@
 //! - `trafficgen`: XDP live-frame traffic generator (BPF_PROG_RUN).
 //! - `netns`: entering network namespaces (tests, lab).
 
+pub mod bpf;
 pub mod error;
 
 pub use error::{Error, ErrorCode, Result};
+pub mod frames;
+pub mod mmap;
+pub mod sys;
+pub mod umem;
