@@ -1,0 +1,419 @@
+/**
+ * One parse step per packet: finds the L2/L3/L4 offsets and keeps them on a
+ * reusable cursor, so a handler allocates nothing per packet.
+ *
+ *   const p = new PacketParser();          // once
+ *   // per packet:
+ *   p.parse(bytes, length, offset);
+ *   if (p.l4Protocol === IPPROTO_UDP && p.dstPort === 53) ...
+ *
+ * Rules the parser keeps, whatever the input:
+ * - it never throws and never reads outside `[offset, offset + length)`
+ *   (clamped to the array), so a frame inside a larger buffer (a UMEM) is
+ *   safe and trailing bytes never change the result;
+ * - an offset field is >= 0 only when the header there is complete and sane
+ *   enough for the accessors in ethernet.ts, ipv4.ts, ... to read it;
+ * - `status` says why parsing stopped early (the first problem found).
+ *
+ * Offsets are indices into `bytes` (not relative to `offset`), so they can be
+ * handed straight to the accessors: `ipv4Ttl(p.bytes, p.l3Offset)`.
+ */
+import { readU16BE, readU32BE } from './bytes.js';
+import {
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  ipv4HeaderChecksumValid,
+  ipv4UpdateChecksum,
+  transportChecksumValid,
+  transportUpdateChecksum,
+} from './checksum.js';
+import { EtherType } from './ethernet.js';
+import { ParseStatus } from './errors.js';
+import { Ipv6Ext, IPV6_MAX_EXTENSION_HEADERS, ipv6IsExtension } from './ipv6.js';
+
+const EMPTY = new Uint8Array(0);
+
+export class PacketParser {
+  /** The array last parsed (kept so getters can read live, edited bytes). */
+  bytes: Uint8Array = EMPTY;
+  /** Ok, Truncated or Malformed: the first problem met (fields before it are set). */
+  status: ParseStatus = ParseStatus.Ok;
+  /** Start of the frame (the Ethernet header). */
+  l2Offset = 0;
+  /** End of the frame: `offset + length`, clamped to `bytes.length`. */
+  end = 0;
+  /** Number of VLAN tags (802.1Q / 802.1ad) seen. */
+  vlanCount = 0;
+  /** Offset of the outermost VLAN tag (its TPID), or -1. */
+  vlanOffset = -1;
+  /** EtherType after the VLAN tags (0 if the frame is too short to have one). */
+  etherType = 0;
+  /**
+   * Start of the L3 header: IPv4/IPv6/ARP when that header is complete and
+   * sane, or, for other EtherTypes, where their payload starts. -1 otherwise.
+   */
+  l3Offset = -1;
+  /** 4 or 6 when `l3Offset` holds an IP header, else 0. */
+  ipVersion = 0;
+  /** End of the IP datagram per its length field, clamped to `end`. */
+  l3End = 0;
+  /** Upper-layer protocol after any IPv6 extension headers (17 UDP, 6 TCP, 1 ICMP, 58 ICMPv6...), or -1. */
+  l4Protocol = -1;
+  /**
+   * Start of the upper-layer header: for UDP, TCP, ICMP, ICMPv6 only when that
+   * header is complete; for other protocols where their bytes start. -1 if
+   * absent (no IP, a non-first fragment, a truncated header).
+   */
+  l4Offset = -1;
+  /** End of the upper-layer segment (for UDP, per its length field), clamped to `l3End`. */
+  l4End = 0;
+  /** Start of the upper-layer payload (after the UDP/TCP/ICMP header), or -1. */
+  payloadOffset = -1;
+  /** IPv4 or IPv6 fragment offset in bytes (0 if not a fragment). */
+  fragmentOffset = 0;
+  /** IPv4 MF flag or IPv6 fragment header M flag. */
+  moreFragments = false;
+  /** Offset of the IPv6 fragment header, or -1. */
+  fragmentHeaderOffset = -1;
+  /** Number of IPv6 extension headers walked. */
+  extensionCount = 0;
+
+  /**
+   * Parse the frame at `bytes[offset .. offset + length)`. Returns `status`.
+   * `length` may be smaller than the array (a UMEM frame, a snapped record).
+   */
+  parse(bytes: Uint8Array, length: number = bytes.length, offset = 0): ParseStatus {
+    this.bytes = bytes;
+    let end = offset + length;
+    if (end > bytes.length) end = bytes.length;
+    if (!(offset >= 0)) offset = end; // NaN/negative: treat as an empty frame
+    this.l2Offset = offset;
+    this.end = end;
+    this.status = ParseStatus.Ok;
+    this.vlanCount = 0;
+    this.vlanOffset = -1;
+    this.etherType = 0;
+    this.l3Offset = -1;
+    this.ipVersion = 0;
+    this.l3End = 0;
+    this.l4Protocol = -1;
+    this.l4Offset = -1;
+    this.l4End = 0;
+    this.payloadOffset = -1;
+    this.fragmentOffset = 0;
+    this.moreFragments = false;
+    this.fragmentHeaderOffset = -1;
+    this.extensionCount = 0;
+
+    if (offset + 14 > end) return (this.status = ParseStatus.Truncated);
+    let o = offset + 12;
+    let type = (bytes[o] << 8) | bytes[o + 1];
+    // Each tag is TPID(2) TCI(2); the type after it is at o + 4. The stack can
+    // be as deep as the frame allows: the bound check ends the loop.
+    while (type === EtherType.VLAN || type === EtherType.QinQ || type === EtherType.QinQLegacy) {
+      if (o + 6 > end) {
+        this.etherType = type;
+        return (this.status = ParseStatus.Truncated);
+      }
+      if (this.vlanCount === 0) this.vlanOffset = o;
+      this.vlanCount++;
+      o += 4;
+      type = (bytes[o] << 8) | bytes[o + 1];
+    }
+    this.etherType = type;
+    const l3 = o + 2;
+    if (type === EtherType.IPv4) return this.parseIPv4(bytes, l3, end);
+    if (type === EtherType.IPv6) return this.parseIPv6(bytes, l3, end);
+    if (type === EtherType.ARP) {
+      if (l3 + 28 > end) return (this.status = ParseStatus.Truncated);
+      // Only Ethernet/IPv4 ARP gets an offset: the arp* accessors assume its layout.
+      if (readU32BE(bytes, l3) === 0x00010800 && bytes[l3 + 4] === 6 && bytes[l3 + 5] === 4) this.l3Offset = l3;
+      return ParseStatus.Ok;
+    }
+    this.l3Offset = l3;
+    return ParseStatus.Ok;
+  }
+
+  private parseIPv4(b: Uint8Array, l3: number, end: number): ParseStatus {
+    if (l3 + 20 > end) return (this.status = ParseStatus.Truncated);
+    const vihl = b[l3];
+    const hl = (vihl & 15) << 2;
+    if (vihl >>> 4 !== 4 || hl < 20) return (this.status = ParseStatus.Malformed);
+    if (l3 + hl > end) return (this.status = ParseStatus.Truncated);
+    this.l3Offset = l3;
+    this.ipVersion = 4;
+    const total = (b[l3 + 2] << 8) | b[l3 + 3];
+    if (total < hl) return (this.status = ParseStatus.Malformed);
+    let l3End = l3 + total;
+    if (l3End > end) {
+      l3End = end;
+      this.status = ParseStatus.Truncated;
+    }
+    this.l3End = l3End;
+    const proto = b[l3 + 9];
+    this.l4Protocol = proto;
+    const frag = (b[l3 + 6] << 8) | b[l3 + 7];
+    this.moreFragments = (frag & 0x2000) !== 0;
+    const fo = (frag & 0x1fff) << 3;
+    this.fragmentOffset = fo;
+    if (fo !== 0) return this.status; // no upper-layer header in later fragments
+    return this.parseL4(b, l3 + hl, l3End, proto);
+  }
+
+  private parseIPv6(b: Uint8Array, l3: number, end: number): ParseStatus {
+    if (l3 + 40 > end) return (this.status = ParseStatus.Truncated);
+    if (b[l3] >>> 4 !== 6) return (this.status = ParseStatus.Malformed);
+    this.l3Offset = l3;
+    this.ipVersion = 6;
+    let nh = b[l3 + 6];
+    const plen = (b[l3 + 4] << 8) | b[l3 + 5];
+    // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the frame says how long it is.
+    let l3End = plen === 0 && nh === Ipv6Ext.HopByHop ? end : l3 + 40 + plen;
+    if (l3End > end) {
+      l3End = end;
+      this.status = ParseStatus.Truncated;
+    }
+    this.l3End = l3End;
+    let o = l3 + 40;
+    while (ipv6IsExtension(nh)) {
+      if (this.extensionCount === IPV6_MAX_EXTENSION_HEADERS) {
+        this.l4Protocol = nh;
+        return (this.status = ParseStatus.Malformed);
+      }
+      // Every extension header is at least 8 bytes; its first two are next header and length.
+      if (o + 8 > l3End) {
+        this.l4Protocol = nh;
+        return this.truncated();
+      }
+      let len: number;
+      if (nh === Ipv6Ext.Fragment) {
+        len = 8;
+        this.fragmentHeaderOffset = o;
+        this.fragmentOffset = ((b[o + 2] << 8) | b[o + 3]) & 0xfff8;
+        this.moreFragments = (b[o + 3] & 1) !== 0;
+      } else if (nh === Ipv6Ext.Auth) {
+        len = (b[o + 1] + 2) << 2;
+      } else {
+        len = (b[o + 1] + 1) << 3;
+      }
+      if (o + len > l3End) {
+        this.l4Protocol = nh;
+        return this.truncated();
+      }
+      this.extensionCount++;
+      nh = b[o];
+      o += len;
+    }
+    this.l4Protocol = nh;
+    if (this.fragmentOffset !== 0) return this.status;
+    if (nh === Ipv6Ext.NoNext) return this.status;
+    return this.parseL4(b, o, l3End, nh);
+  }
+
+  private parseL4(b: Uint8Array, o: number, l3End: number, proto: number): ParseStatus {
+    if (proto === IPPROTO_UDP) {
+      if (o + 8 > l3End) return this.truncated();
+      const ulen = (b[o + 4] << 8) | b[o + 5];
+      this.l4Offset = o;
+      this.payloadOffset = o + 8;
+      let l4End = o + ulen;
+      if (ulen < 8) {
+        this.l4End = l3End;
+        return this.malformed();
+      }
+      if (l4End > l3End) {
+        l4End = l3End;
+        // A first fragment carries only part of the datagram its length describes.
+        if (!this.moreFragments) this.truncated();
+      }
+      this.l4End = l4End;
+      return this.status;
+    }
+    if (proto === IPPROTO_TCP) {
+      if (o + 20 > l3End) return this.truncated();
+      const hl = (b[o + 12] >>> 4) << 2;
+      if (hl < 20) return this.malformed();
+      if (o + hl > l3End) return this.truncated();
+      this.l4Offset = o;
+      this.payloadOffset = o + hl;
+      this.l4End = l3End;
+      return this.status;
+    }
+    if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+      if (o + 8 > l3End) return this.truncated();
+      this.l4Offset = o;
+      this.payloadOffset = o + 8;
+      this.l4End = l3End;
+      return this.status;
+    }
+    if (o <= l3End) {
+      this.l4Offset = o;
+      this.payloadOffset = o;
+      this.l4End = l3End;
+    }
+    return this.status;
+  }
+
+  private truncated(): ParseStatus {
+    if (this.status === ParseStatus.Ok) this.status = ParseStatus.Truncated;
+    return this.status;
+  }
+
+  private malformed(): ParseStatus {
+    if (this.status === ParseStatus.Ok) this.status = ParseStatus.Malformed;
+    return this.status;
+  }
+
+  // Live getters: they read the bytes now, so they see in-place edits.
+
+  /** Frame length (`end - l2Offset`). */
+  get length(): number {
+    return this.end - this.l2Offset;
+  }
+
+  /** VLAN id of the outermost tag, or -1. */
+  get vlanId(): number {
+    return this.vlanOffset >= 0 ? readU16BE(this.bytes, this.vlanOffset + 2) & 0x0fff : -1;
+  }
+
+  /** VLAN id of the second tag (the customer tag of QinQ), or -1. */
+  get innerVlanId(): number {
+    return this.vlanCount >= 2 ? readU16BE(this.bytes, this.vlanOffset + 6) & 0x0fff : -1;
+  }
+
+  /** IPv4 source as an unsigned 32-bit number, or -1 if not IPv4. */
+  get srcIPv4(): number {
+    return this.ipVersion === 4 ? readU32BE(this.bytes, this.l3Offset + 12) : -1;
+  }
+
+  /** IPv4 destination as an unsigned 32-bit number, or -1 if not IPv4. */
+  get dstIPv4(): number {
+    return this.ipVersion === 4 ? readU32BE(this.bytes, this.l3Offset + 16) : -1;
+  }
+
+  /** Offset of the source address (4 or 16 bytes, see `addrLength`), or -1. */
+  get srcAddrOffset(): number {
+    return this.ipVersion === 4 ? this.l3Offset + 12 : this.ipVersion === 6 ? this.l3Offset + 8 : -1;
+  }
+
+  /** Offset of the destination address (4 or 16 bytes), or -1. */
+  get dstAddrOffset(): number {
+    return this.ipVersion === 4 ? this.l3Offset + 16 : this.ipVersion === 6 ? this.l3Offset + 24 : -1;
+  }
+
+  /** 4, 16, or 0 without IP. */
+  get addrLength(): number {
+    return this.ipVersion === 4 ? 4 : this.ipVersion === 6 ? 16 : 0;
+  }
+
+  /** IPv4 TTL or IPv6 hop limit, or -1. */
+  get ttl(): number {
+    return this.ipVersion === 4 ? this.bytes[this.l3Offset + 8] : this.ipVersion === 6 ? this.bytes[this.l3Offset + 7] : -1;
+  }
+
+  /** TCP or UDP source port, or -1. */
+  get srcPort(): number {
+    return this.l4Offset >= 0 && (this.l4Protocol === IPPROTO_UDP || this.l4Protocol === IPPROTO_TCP)
+      ? readU16BE(this.bytes, this.l4Offset)
+      : -1;
+  }
+
+  /** TCP or UDP destination port, or -1. */
+  get dstPort(): number {
+    return this.l4Offset >= 0 && (this.l4Protocol === IPPROTO_UDP || this.l4Protocol === IPPROTO_TCP)
+      ? readU16BE(this.bytes, this.l4Offset + 2)
+      : -1;
+  }
+
+  /** TCP flag bits (see `TcpFlags`), or -1 if not TCP. */
+  get tcpFlags(): number {
+    return this.l4Offset >= 0 && this.l4Protocol === IPPROTO_TCP ? readU16BE(this.bytes, this.l4Offset + 12) & 0x1ff : -1;
+  }
+
+  /** ICMP/ICMPv6 type, or -1. */
+  get icmpType(): number {
+    return this.l4Offset >= 0 && (this.l4Protocol === IPPROTO_ICMP || this.l4Protocol === IPPROTO_ICMPV6)
+      ? this.bytes[this.l4Offset]
+      : -1;
+  }
+
+  /** ICMP/ICMPv6 code, or -1. */
+  get icmpCode(): number {
+    return this.l4Offset >= 0 && (this.l4Protocol === IPPROTO_ICMP || this.l4Protocol === IPPROTO_ICMPV6)
+      ? this.bytes[this.l4Offset + 1]
+      : -1;
+  }
+
+  /** Part of a fragmented datagram? */
+  get isFragment(): boolean {
+    return this.moreFragments || this.fragmentOffset !== 0;
+  }
+
+  /** Bytes of upper-layer payload (after the UDP/TCP/ICMP header), 0 if none. */
+  get payloadLength(): number {
+    return this.payloadOffset >= 0 ? this.l4End - this.payloadOffset : 0;
+  }
+
+  /** IPv4 header checksum correct? (true for IPv6, which has none; false without IP). */
+  ipChecksumValid(): boolean {
+    if (this.ipVersion === 4) return ipv4HeaderChecksumValid(this.bytes, this.l3Offset);
+    return this.ipVersion === 6;
+  }
+
+  /**
+   * UDP/TCP/ICMP/ICMPv6 checksum correct? False when it cannot be checked:
+   * other protocols, a truncated segment, or a fragment (the checksum covers
+   * the whole datagram).
+   */
+  l4ChecksumValid(): boolean {
+    if (this.l4Offset < 0 || this.isFragment || this.status === ParseStatus.Truncated) return false;
+    return transportChecksumValid(this.bytes, this.l3Offset, this.l4Offset, this.l4End, this.l4Protocol);
+  }
+
+  /**
+   * Recompute the IPv4 header checksum and the UDP/TCP/ICMP/ICMPv6 checksum
+   * from scratch (after edits the incremental helpers in edit.ts do not cover).
+   * The L4 checksum is left alone for fragments and truncated segments.
+   */
+  updateChecksums(): void {
+    if (this.ipVersion === 4) ipv4UpdateChecksum(this.bytes, this.l3Offset);
+    if (this.l4Offset >= 0 && !this.isFragment && this.status !== ParseStatus.Truncated) {
+      transportUpdateChecksum(this.bytes, this.l3Offset, this.l4Offset, this.l4End, this.l4Protocol);
+    }
+  }
+
+  /** A plain object of every field and getter, for logs and tests (allocates). */
+  toJSON(): Record<string, number | boolean | string> {
+    return {
+      status: ParseStatus[this.status],
+      l2Offset: this.l2Offset,
+      end: this.end,
+      vlanCount: this.vlanCount,
+      vlanOffset: this.vlanOffset,
+      vlanId: this.vlanId,
+      innerVlanId: this.innerVlanId,
+      etherType: this.etherType,
+      l3Offset: this.l3Offset,
+      ipVersion: this.ipVersion,
+      l3End: this.l3End,
+      l4Protocol: this.l4Protocol,
+      l4Offset: this.l4Offset,
+      l4End: this.l4End,
+      payloadOffset: this.payloadOffset,
+      fragmentOffset: this.fragmentOffset,
+      moreFragments: this.moreFragments,
+      fragmentHeaderOffset: this.fragmentHeaderOffset,
+      extensionCount: this.extensionCount,
+      srcIPv4: this.srcIPv4,
+      dstIPv4: this.dstIPv4,
+      ttl: this.ttl,
+      srcPort: this.srcPort,
+      dstPort: this.dstPort,
+      tcpFlags: this.tcpFlags,
+      icmpType: this.icmpType,
+      icmpCode: this.icmpCode,
+    };
+  }
+}
