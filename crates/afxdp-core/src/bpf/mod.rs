@@ -1,0 +1,557 @@
+//! The embedded XDP steering program (`bpf/steer.bpf.c`): load, attach,
+//! XSKMAP, counters.
+//!
+//! One program is attached per interface and shared by every port of this
+//! process on it (a registry of `Weak<Steering>`). It is attached through a
+//! bpf_link, so the kernel detaches it when the last reference drops, and also
+//! when the process dies however it dies: a crash never leaves an interface
+//! steering into sockets that no longer exist.
+
+pub mod abi;
+mod netlink;
+pub(crate) mod sys;
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+
+use aya::maps::{MapData, PerCpuArray, XskMap};
+use aya::programs::links::FdLink;
+use aya::programs::{Xdp, XdpMode};
+use aya::Ebpf;
+
+use crate::error::{Error, ErrorCode, Result};
+use abi::RawCounters;
+pub use abi::SteeringCounters;
+use netlink::XdpAttach;
+
+/// The object built from `bpf/steer.bpf.c` by build.rs.
+static STEER_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/steer.bpf.o"));
+
+/// The steering program's function name, which the kernel reports as the
+/// program name: how we tell our program from other people's.
+pub const PROGRAM_NAME: &str = "afxdp_steer";
+/// Every program afxdp attaches has a name with this prefix.
+pub const PROGRAM_PREFIX: &str = "afxdp_";
+
+const XSKS_MAP: &str = "xsks_map";
+const COUNTERS_MAP: &str = "afxdp_counters";
+
+/// Capabilities that loading and attaching need; named in EPERM errors.
+const BPF_CAPS: &str = "CAP_BPF and CAP_NET_ADMIN";
+
+/// The XDP mode a caller asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AttachMode {
+    /// Native if the driver can, generic (skb) otherwise.
+    #[default]
+    Auto,
+    /// Native (driver) mode or fail with `NativeModeUnsupported`.
+    Native,
+    /// Generic (skb) mode: works everywhere, slower.
+    Skb,
+}
+
+/// The XDP mode in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachedMode {
+    Native,
+    Skb,
+}
+
+impl AttachedMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachedMode::Native => "native",
+            AttachedMode::Skb => "skb",
+        }
+    }
+
+    fn xdp_mode(self) -> XdpMode {
+        match self {
+            AttachedMode::Native => XdpMode::Driver,
+            AttachedMode::Skb => XdpMode::Skb,
+        }
+    }
+
+    fn flags(self) -> u32 {
+        // XDP_FLAGS_SKB_MODE and XDP_FLAGS_DRV_MODE from <linux/if_link.h>.
+        match self {
+            AttachedMode::Native => 1 << 2,
+            AttachedMode::Skb => 1 << 1,
+        }
+    }
+}
+
+/// An afxdp program attached to an interface of this network namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachedProgram {
+    pub ifindex: u32,
+    pub ifname: String,
+    pub program_id: u32,
+    pub name: String,
+    /// None for hardware offload, which afxdp never asks for.
+    pub mode: Option<AttachedMode>,
+}
+
+/// Identifies an interface across namespaces: ifindexes repeat between
+/// network namespaces, so the key includes the namespace's inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    netns: (u64, u64),
+    ifindex: u32,
+}
+
+fn registry() -> MutexGuard<'static, HashMap<Key, Weak<Steering>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<Key, Weak<Steering>>>> = OnceLock::new();
+    // A panic while holding the lock leaves the map consistent (every
+    // mutation is a single insert/remove), so poisoning can be ignored.
+    REGISTRY.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The steering program attached to one interface. Shared: get it with
+/// [`Steering::acquire`]; it detaches when the last `Arc` drops.
+pub struct Steering {
+    /// The bpf_link holding the attachment. An Option only so that Drop can
+    /// close it while holding the registry lock.
+    link: Option<FdLink>,
+    key: Key,
+    ifname: String,
+    mode: AttachedMode,
+    program_id: u32,
+    xsks: Mutex<XskMap<MapData>>,
+    counters: PerCpuArray<MapData, RawCounters>,
+    /// Keeps the program fd (and any map not taken out above) open.
+    ebpf: Mutex<Ebpf>,
+}
+
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Steering>();
+};
+
+impl Steering {
+    /// Process-wide, refcounted per (network namespace, ifindex): the first
+    /// call loads the embedded object and attaches it through a bpf_link;
+    /// later calls return the same `Arc`.
+    pub fn acquire(ifindex: u32, ifname: &str, mode: AttachMode) -> Result<Arc<Steering>> {
+        let key = Key { netns: sys::current_netns()?, ifindex };
+        loop {
+            let mut reg = registry();
+            match reg.get(&key).map(Weak::upgrade) {
+                Some(Some(existing)) => {
+                    // Release the lock before `existing` can drop: dropping
+                    // the last Arc runs Drop, which takes the lock.
+                    drop(reg);
+                    return check_mode(existing, mode);
+                }
+                Some(None) => {
+                    // The last Arc is gone and its Drop is detaching (it
+                    // removes the entry under the lock); wait for it, or the
+                    // kernel would still see the old program and say busy.
+                    drop(reg);
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    continue;
+                }
+                None => {}
+            }
+            // Attach under the lock so two threads cannot both attach.
+            let steering = Arc::new(attach(key, ifname, mode)?);
+            reg.insert(key, Arc::downgrade(&steering));
+            return Ok(steering);
+        }
+    }
+
+    pub fn ifindex(&self) -> u32 {
+        self.key.ifindex
+    }
+
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    pub fn mode(&self) -> AttachedMode {
+        self.mode
+    }
+
+    pub fn program_id(&self) -> u32 {
+        self.program_id
+    }
+
+    /// Puts an AF_XDP socket into the XSKMAP at `queue`: from now on the
+    /// program redirects that queue's packets to it.
+    pub fn bind_socket(&self, queue: u32, fd: RawFd) -> Result<()> {
+        check_queue(queue)?;
+        let mut xsks = self.xsks.lock().unwrap_or_else(|e| e.into_inner());
+        xsks.set(queue, fd, 0).map_err(|e| {
+            from_aya(&e, &format!("putting the AF_XDP socket of queue {queue} of {} into {XSKS_MAP}", self.ifname))
+                .with_code_if(ErrorCode::BpfLoad, ErrorCode::Syscall)
+        })
+    }
+
+    /// Removes the socket of `queue` from the XSKMAP; that queue's packets
+    /// go to the kernel again. Removing an empty entry is not an error.
+    pub fn unbind_socket(&self, queue: u32) -> Result<()> {
+        check_queue(queue)?;
+        let mut xsks = self.xsks.lock().unwrap_or_else(|e| e.into_inner());
+        match xsks.unset(queue) {
+            Ok(()) => Ok(()),
+            Err(e) if find_errno(&e) == Some(libc::ENOENT) => Ok(()),
+            Err(e) => Err(from_aya(&e, &format!("removing queue {queue} of {} from {XSKS_MAP}", self.ifname))
+                .with_code_if(ErrorCode::BpfLoad, ErrorCode::Syscall)),
+        }
+    }
+
+    /// The program's counters, summed over CPUs.
+    pub fn counters(&self) -> Result<SteeringCounters> {
+        let per_cpu = self.counters.get(&0, 0).map_err(|e| {
+            from_aya(&e, &format!("reading {COUNTERS_MAP} of {}", self.ifname))
+                .with_code_if(ErrorCode::BpfLoad, ErrorCode::Syscall)
+        })?;
+        let mut sum = SteeringCounters::default();
+        for c in per_cpu.iter() {
+            sum.add(c);
+        }
+        Ok(sum)
+    }
+
+    /// Runs `f` with the loaded program, for BPF_PROG_RUN tests.
+    #[doc(hidden)]
+    pub fn with_program<T>(&self, f: impl FnOnce(&Xdp) -> T) -> T {
+        let ebpf = self.ebpf.lock().unwrap_or_else(|e| e.into_inner());
+        let program: &Xdp = ebpf
+            .program(PROGRAM_NAME)
+            .expect("the steering object has its program")
+            .try_into()
+            .expect("the steering program is XDP");
+        f(program)
+    }
+}
+
+impl Drop for Steering {
+    fn drop(&mut self) {
+        // Detach while holding the registry lock, so that an acquire for the
+        // same interface cannot attach before the kernel has let go of ours.
+        let mut reg = registry();
+        drop(self.link.take());
+        if reg.get(&self.key).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
+            reg.remove(&self.key);
+        }
+    }
+}
+
+impl std::fmt::Debug for Steering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Steering")
+            .field("ifindex", &self.key.ifindex)
+            .field("ifname", &self.ifname)
+            .field("mode", &self.mode)
+            .field("program_id", &self.program_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_queue(queue: u32) -> Result<()> {
+    if queue >= abi::MAX_QUEUES {
+        return Err(Error::new(
+            ErrorCode::QueueOutOfRange,
+            format!("queue {queue} is beyond the {} queues the steering program supports", abi::MAX_QUEUES),
+        ));
+    }
+    Ok(())
+}
+
+fn check_mode(existing: Arc<Steering>, wanted: AttachMode) -> Result<Arc<Steering>> {
+    let ok = match wanted {
+        AttachMode::Auto => true,
+        AttachMode::Native => existing.mode == AttachedMode::Native,
+        AttachMode::Skb => existing.mode == AttachedMode::Skb,
+    };
+    if ok {
+        return Ok(existing);
+    }
+    Err(Error::new(
+        ErrorCode::InvalidOption,
+        format!(
+            "{} is already attached by this process in {} mode; {wanted:?} mode was asked for \
+             (close the other ports on it first, or ask for the same mode)",
+            existing.ifname,
+            existing.mode.as_str()
+        ),
+    ))
+}
+
+/// Loads the object and attaches it to the interface. Nothing outlives a
+/// failure: every resource is owned by a local that drops on return.
+fn attach(key: Key, ifname: &str, mode: AttachMode) -> Result<Steering> {
+    let ifindex = key.ifindex;
+    let present = netlink::link_xdp(ifindex)
+        .map_err(|e| if e.code == ErrorCode::NoSuchInterface { no_such_interface(ifindex, ifname) } else { e })?;
+    if !present.programs.is_empty() {
+        return Err(busy_error(ifname, &present));
+    }
+
+    let mut ebpf = Ebpf::load(STEER_OBJECT)
+        .map_err(|e| from_aya(&e, "loading the steering program (bpf/steer.bpf.c)"))?;
+    let program: &mut Xdp = ebpf
+        .program_mut(PROGRAM_NAME)
+        .ok_or_else(|| Error::new(ErrorCode::BpfLoad, format!("the steering object has no program {PROGRAM_NAME}")))?
+        .try_into()
+        .map_err(|e| from_aya(&e, "the steering program is not an XDP program"))?;
+    program.load().map_err(|e| from_aya(&e, "loading the steering program (bpf/steer.bpf.c)"))?;
+    let program_id = program.info().map_err(|e| from_aya(&e, "reading the steering program's id"))?.id();
+
+    let attempts: &[AttachedMode] = match mode {
+        AttachMode::Auto => &[AttachedMode::Native, AttachedMode::Skb],
+        AttachMode::Native => &[AttachedMode::Native],
+        AttachMode::Skb => &[AttachedMode::Skb],
+    };
+    let mut attached = None;
+    let mut last_err = None;
+    for &try_mode in attempts {
+        match attach_link(program, ifindex, ifname, try_mode) {
+            Ok(link) => {
+                attached = Some((link, try_mode));
+                break;
+            }
+            Err(e) => {
+                // Only a driver refusing native mode is worth a second try
+                // in skb mode; permission, busy and missing interface are
+                // the same in every mode.
+                let retry = try_mode == AttachedMode::Native
+                    && !matches!(
+                        e.code,
+                        ErrorCode::NotPermitted | ErrorCode::XdpProgramBusy | ErrorCode::NoSuchInterface
+                    );
+                last_err = Some(e);
+                if !retry {
+                    break;
+                }
+            }
+        }
+    }
+    let Some((link, attached_mode)) = attached else {
+        return Err(last_err.expect("at least one attempt was made"));
+    };
+
+    let xsks = ebpf.take_map(XSKS_MAP).ok_or_else(|| missing_map(XSKS_MAP))?;
+    let xsks = XskMap::try_from(xsks).map_err(|e| from_aya(&e, XSKS_MAP))?;
+    let counters = ebpf.take_map(COUNTERS_MAP).ok_or_else(|| missing_map(COUNTERS_MAP))?;
+    let counters = PerCpuArray::try_from(counters).map_err(|e| from_aya(&e, COUNTERS_MAP))?;
+
+    Ok(Steering {
+        link: Some(link),
+        key,
+        ifname: ifname.to_string(),
+        mode: attached_mode,
+        program_id,
+        xsks: Mutex::new(xsks),
+        counters,
+        ebpf: Mutex::new(ebpf),
+    })
+}
+
+/// One attach attempt in one mode, through a bpf_link only.
+fn attach_link(program: &mut Xdp, ifindex: u32, ifname: &str, mode: AttachedMode) -> Result<FdLink> {
+    let link_id = program.attach_to_if_index(ifindex, mode.xdp_mode()).map_err(|e| {
+        let errno = find_errno(&e);
+        let context = format!("attaching the steering program to {ifname} in {} mode", mode.as_str());
+        match errno {
+            Some(libc::EBUSY | libc::EEXIST) => match netlink::link_xdp(ifindex) {
+                Ok(present) if !present.programs.is_empty() => busy_error(ifname, &present),
+                _ => from_aya(&e, &context).with_code(ErrorCode::XdpProgramBusy),
+            },
+            Some(libc::ENODEV) => no_such_interface(ifindex, ifname),
+            Some(libc::EPERM | libc::EACCES) => from_aya(&e, &context),
+            Some(libc::ERANGE) if mode == AttachedMode::Native => Error::new(
+                ErrorCode::MtuTooLarge,
+                format!("{context}: the MTU of {ifname} (or of its veth peer) is too large for native XDP"),
+            )
+            .with_errno("bpf_link_create", libc::ERANGE),
+            _ if mode == AttachedMode::Native => {
+                from_aya(&e, &format!("{context}: the driver refused native XDP"))
+                    .with_code(ErrorCode::NativeModeUnsupported)
+            }
+            _ => from_aya(&e, &context),
+        }
+    })?;
+    let link = program
+        .take_link(link_id)
+        .map_err(|e| from_aya(&e, "taking the steering program's link"))?;
+    match FdLink::try_from(link) {
+        Ok(link) => Ok(link),
+        Err(_) => {
+            // aya falls back to netlink when bpf_link_create says EINVAL. A
+            // netlink attachment would outlive a killed process, which we
+            // promise never happens: take it off again and fail.
+            let prog_fd = program.fd().map(|fd| fd.as_fd().as_raw_fd()).unwrap_or(-1);
+            let _ = netlink::detach_expected(ifindex, prog_fd, mode.flags());
+            Err(Error::new(
+                ErrorCode::BpfLoad,
+                format!(
+                    "{ifname}: the kernel refused to attach XDP through a bpf_link in {} mode \
+                     (afxdp does not use netlink attachment: it would survive a crash)",
+                    mode.as_str()
+                ),
+            ))
+        }
+    }
+}
+
+fn no_such_interface(ifindex: u32, ifname: &str) -> Error {
+    Error::new(
+        ErrorCode::NoSuchInterface,
+        format!("no interface {ifname:?} (index {ifindex}) in this network namespace"),
+    )
+}
+
+fn missing_map(name: &str) -> Error {
+    Error::new(ErrorCode::BpfLoad, format!("the steering object has no map {name}"))
+}
+
+/// Describes the program(s) already on an interface and how to remove them.
+fn busy_error(ifname: &str, present: &netlink::LinkXdp) -> Error {
+    let names = program_names();
+    let links = xdp_links();
+    let mut parts = Vec::new();
+    for &(attach, id) in &present.programs {
+        let name = names.get(&id).map(String::as_str).unwrap_or("?");
+        let (mode_text, ip_kw) = match attach {
+            XdpAttach::Driver => ("native", "xdpdrv"),
+            XdpAttach::Skb => ("skb", "xdpgeneric"),
+            XdpAttach::Hardware => ("offloaded", "xdpoffload"),
+        };
+        let removal = if let Some(link_id) = links.get(&id) {
+            format!(
+                "it is held by bpf_link {link_id} of a running process: stop that process, \
+                 or run `bpftool link detach id {link_id}`"
+            )
+        } else {
+            format!("remove it with `ip link set dev {ifname} {ip_kw} off`")
+        };
+        let whose = if name == PROGRAM_NAME { " (afxdp's steering program, from another process)" } else { "" };
+        parts.push(format!("program {id} {name:?}{whose} in {mode_text} mode; {removal}"));
+    }
+    Error::new(
+        ErrorCode::XdpProgramBusy,
+        format!("{ifname} already carries an XDP program that is not ours: {}", parts.join("; ")),
+    )
+}
+
+/// Names of all loaded BPF programs by id (best effort: empty on error).
+fn program_names() -> HashMap<u32, String> {
+    aya::programs::loaded_programs()
+        .filter_map(|p| p.ok())
+        .map(|p| (p.id(), p.name_as_str().unwrap_or("?").to_string()))
+        .collect()
+}
+
+/// XDP bpf_links by program id (best effort).
+fn xdp_links() -> HashMap<u32, u32> {
+    aya::programs::loaded_links()
+        .filter_map(|l| l.ok())
+        .filter(|l| matches!(l.link_type(), Ok(aya::programs::links::LinkType::Xdp)))
+        .map(|l| (l.program_id(), l.id()))
+        .collect()
+}
+
+/// The afxdp programs attached in the calling thread's network namespace.
+pub fn attached_programs() -> Result<Vec<AttachedProgram>> {
+    let links = netlink::dump_links()?;
+    if links.iter().all(|l| l.programs.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let names = program_names();
+    let mut out = Vec::new();
+    for link in links {
+        for (attach, id) in link.programs {
+            let Some(name) = names.get(&id) else { continue };
+            if !name.starts_with(PROGRAM_PREFIX) {
+                continue;
+            }
+            out.push(AttachedProgram {
+                ifindex: link.ifindex,
+                ifname: link.ifname.clone(),
+                program_id: id,
+                name: name.clone(),
+                mode: match attach {
+                    XdpAttach::Driver => Some(AttachedMode::Native),
+                    XdpAttach::Skb => Some(AttachedMode::Skb),
+                    XdpAttach::Hardware => None,
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The errno and syscall name buried in an aya error, if any.
+fn find_syscall(e: &(dyn std::error::Error + 'static)) -> Option<(&'static str, i32)> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut call = None;
+    while let Some(err) = cur {
+        if let Some(s) = err.downcast_ref::<aya::sys::SyscallError>() {
+            call = Some(s.call);
+            if let Some(errno) = s.io_error.raw_os_error() {
+                return Some((s.call, errno));
+            }
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(errno) = io.raw_os_error() {
+                return Some((call.unwrap_or("bpf"), errno));
+            }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn find_errno(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    find_syscall(e).map(|(_, errno)| errno)
+}
+
+/// Turns an aya error into ours: EPERM/EACCES become NotPermitted naming the
+/// capabilities, anything else BpfLoad with aya's full text (which carries
+/// the verifier log when loading failed).
+fn from_aya(e: &(dyn std::error::Error + 'static), context: &str) -> Error {
+    let mut text = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        src = s.source();
+    }
+    match find_syscall(e) {
+        Some((call, errno)) => {
+            let mut err = Error::syscall_needing(call, errno, BPF_CAPS, context);
+            if err.code != ErrorCode::NotPermitted {
+                err.code = ErrorCode::BpfLoad;
+                err.message = format!("{context}: {text}");
+            }
+            err
+        }
+        None => Error::new(ErrorCode::BpfLoad, format!("{context}: {text}")),
+    }
+}
+
+trait ErrorExt {
+    fn with_code_if(self, from: ErrorCode, to: ErrorCode) -> Self;
+    fn with_errno(self, syscall: &'static str, errno: i32) -> Self;
+}
+
+impl ErrorExt for Error {
+    fn with_code_if(mut self, from: ErrorCode, to: ErrorCode) -> Self {
+        if self.code == from {
+            self.code = to;
+        }
+        self
+    }
+
+    fn with_errno(mut self, syscall: &'static str, errno: i32) -> Self {
+        self.syscall = Some(syscall);
+        self.errno = Some(errno);
+        self
+    }
+}

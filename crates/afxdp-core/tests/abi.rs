@@ -1,0 +1,24 @@
+//! The Rust mirrors of bpf/afxdp.h have the sizes recorded in the compiled
+//! objects' BTF (read with bpftool; no privileges needed).
+
+mod common;
+
+use afxdp_core::bpf::abi;
+
+/// Size of `struct NAME` in the BTF of `object`, from `bpftool btf dump`.
+fn btf_struct_size(object: &str, name: &str) -> usize {
+    let path = common::bpf_object(object);
+    let out = common::stdout(&common::run(&["bpftool", "btf", "dump", "file", &path]));
+    let needle = format!("STRUCT '{name}' size=");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&needle))
+        .unwrap_or_else(|| panic!("struct {name} not in the BTF of {object}"));
+    let size = line.split(&needle).nth(1).unwrap().split_whitespace().next().unwrap();
+    size.parse().unwrap()
+}
+
+#[test]
+fn counters_match_btf() {
+    assert_eq!(btf_struct_size("steer.bpf.o", "afxdp_counters"), std::mem::size_of::<abi::RawCounters>());
+}
