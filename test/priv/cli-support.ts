@@ -1,0 +1,138 @@
+/**
+ * Running the afxdp command as a child process in a lab namespace, for the
+ * CLI tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const bin = join(repoRoot, 'bin', 'afxdp.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function command(args: string[], ns?: string): [string, string[]] {
+  return ns ? ['ip', ['netns', 'exec', ns, process.execPath, bin, ...args]] : [process.execPath, [bin, ...args]];
+}
+
+/** Run `afxdp args...` (inside namespace `ns` if given) to completion. */
+export function runCli(args: string[], options: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<CliResult> {
+  const [cmd, argv] = command(args, options.ns);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, {
+      cwd: repoRoot,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid !== undefined && { uid: options.uid }),
+      ...(options.gid !== undefined && { gid: options.gid }),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A daemon (`afxdp run ...`) running in the background. */
+export class Daemon {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly done: Promise<CliResult>;
+  #waiters: Array<() => void> = [];
+
+  constructor(args: string[], ns: string, env: NodeJS.ProcessEnv = {}) {
+    const [cmd, argv] = command(args, ns);
+    this.child = spawn(cmd, argv, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const wake = () => {
+      for (const w of this.#waiters.splice(0)) w();
+    };
+    this.child.stdout!.on('data', (d) => {
+      this.stdout += d;
+      wake();
+    });
+    this.child.stderr!.on('data', (d) => {
+      this.stderr += d;
+      wake();
+    });
+    this.done = new Promise((resolve) => {
+      this.child.on('close', (code, signal) => {
+        wake();
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
+      });
+    });
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** Wait until stdout+stderr match `re` (rejects if the daemon exits first, or after `ms`). */
+  async waitFor(re: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = (this.stderr + this.stdout).match(re);
+      if (m) return m;
+      if (this.exited) throw new Error(`daemon exited (${this.child.exitCode ?? this.child.signalCode}) before ${re}:\n${this.stderr}\n${this.stdout}`);
+      if (Date.now() > end) throw new Error(`timed out waiting for ${re}:\n${this.stderr}\n${this.stdout}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 200);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** Wait until the daemon reports that it runs. */
+  ready(): Promise<RegExpMatchArray> {
+    return this.waitFor(/afxdp: running /);
+  }
+
+  /** Send `signal` and wait for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<CliResult> {
+    if (!this.exited) this.child.kill(signal);
+    return this.done;
+  }
+
+  /** Kill it for good (test cleanup): SIGKILL if still running. */
+  async kill(): Promise<void> {
+    if (!this.exited) this.child.kill('SIGKILL');
+    await this.done;
+  }
+}
+
+/** Totals per "if/queue" from the daemon's final status lines. */
+export function finalTotals(stdout: string): Map<string, Record<string, number>> {
+  const out = new Map<string, Record<string, number>>();
+  for (const line of stdout.split('\n')) {
+    if (!line.endsWith(' final')) continue;
+    const m = /^\S+ (\S+) (.*) final$/.exec(line);
+    if (!m) continue;
+    const rec: Record<string, number> = {};
+    for (const kv of m[2]!.split(' ')) {
+      const [k, v] = kv.split('=');
+      if (k && v !== undefined) rec[k] = Number(v);
+    }
+    out.set(m[1]!, rec);
+  }
+  return out;
+}
+
+export function sum(totals: Map<string, Record<string, number>>, field: string): number {
+  let n = 0;
+  for (const rec of totals.values()) n += rec[field] ?? 0;
+  return n;
+}

@@ -1,0 +1,137 @@
+/**
+ * Prometheus metrics of the daemon, served over HTTP with prom-client.
+ * Every scrape asks the workers for fresh counters first, so the numbers
+ * are current, not up to a status tick old.
+ */
+import { createServer, type Server } from 'node:http';
+import client from 'prom-client';
+import type { PortStats } from '../port.js';
+import type { WorkerStats } from './protocol.js';
+
+type PortCounter = [name: string, help: string, get: (s: PortStats) => number];
+
+const PORT_COUNTERS: PortCounter[] = [
+  ['afxdp_rx_packets_total', 'Frames received and handed to the handler.', (s) => s.rx],
+  ['afxdp_tx_packets_total', 'Frames sent back out of the port they came in on (Tx verdict).', (s) => s.tx],
+  ['afxdp_forwarded_packets_total', 'Frames forwarded to another port (forward verdict).', (s) => s.forwarded],
+  ['afxdp_dropped_packets_total', 'Frames dropped (Drop verdicts, handler errors, invalid verdicts, full TX ring).', (s) => s.dropped],
+  ['afxdp_sent_packets_total', 'Frames injected with port.send().', (s) => s.sent],
+  ['afxdp_handler_errors_total', 'Handler calls that threw or returned no verdict (the frame was dropped).', (s) => s.handlerErrors],
+  ['afxdp_tx_ring_full_drops_total', 'Frames dropped because the TX ring was full.', (s) => s.txRingFullDrops],
+  ['afxdp_xdp_rx_dropped_total', 'XDP_STATISTICS rx_dropped: frames the kernel dropped for this socket.', (s) => s.xdp.rxDropped],
+  ['afxdp_xdp_rx_invalid_descs_total', 'XDP_STATISTICS rx_invalid_descs.', (s) => s.xdp.rxInvalidDescs],
+  ['afxdp_xdp_tx_invalid_descs_total', 'XDP_STATISTICS tx_invalid_descs.', (s) => s.xdp.txInvalidDescs],
+  ['afxdp_xdp_rx_ring_full_total', 'XDP_STATISTICS rx_ring_full: the RX ring was full (the handler falls behind).', (s) => s.xdp.rxRingFull],
+  ['afxdp_xdp_rx_fill_ring_empty_descs_total', 'XDP_STATISTICS rx_fill_ring_empty_descs: no free frame to receive into.', (s) => s.xdp.rxFillRingEmptyDescs],
+  ['afxdp_xdp_tx_ring_empty_descs_total', 'XDP_STATISTICS tx_ring_empty_descs.', (s) => s.xdp.txRingEmptyDescs],
+];
+
+export interface MetricsSource {
+  /** Fresh counters from every worker. */
+  collect(): Promise<WorkerStats[]>;
+}
+
+export interface DaemonMetrics {
+  registry: client.Registry;
+  /** Fetch fresh counters (call before `registry.metrics()`: prom-client collects metrics concurrently). */
+  refresh(): Promise<void>;
+}
+
+export function createMetrics(source: MetricsSource): DaemonMetrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  let latest: WorkerStats[] = [];
+  const up = new client.Gauge({
+    name: 'afxdp_up',
+    help: 'Whether the workers answered this scrape with fresh counters (1) or the last known ones are shown (0).',
+    registers: [registry],
+  });
+  const refresh = async () => {
+    try {
+      latest = await source.collect();
+      up.set(1);
+    } catch {
+      up.set(0);
+    }
+  };
+  const ports = () => latest.flatMap((w) => w.ports);
+  const labels = (s: PortStats) => ({ interface: s.interface, queue: String(s.queue) });
+  for (const [name, help, get] of PORT_COUNTERS) {
+    new client.Counter({
+      name,
+      help,
+      labelNames: ['interface', 'queue'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of ports()) this.inc(labels(s), get(s));
+      },
+    });
+  }
+  new client.Gauge({
+    name: 'afxdp_frames',
+    help: 'UMEM frames of the port by where they are now (fill ring, rx ring, handler, tx ring, completion ring).',
+    labelNames: ['interface', 'queue', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of ports()) {
+        for (const [state, n] of Object.entries(s.frames)) this.set({ ...labels(s), state }, n);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'afxdp_port_info',
+    help: 'Always 1; the labels say how the port runs.',
+    labelNames: ['interface', 'queue', 'attach_mode', 'zero_copy'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of ports()) this.set({ ...labels(s), attach_mode: s.attachMode, zero_copy: String(s.zeroCopy) }, 1);
+    },
+  });
+  const perWorker: Array<[string, string, 'counter' | 'gauge', (w: WorkerStats) => number]> = [
+    ['afxdp_handler_calls_total', 'Handler calls on this queue (all interfaces).', 'counter', (w) => w.handler.calls],
+    ['afxdp_handler_timed_calls_total', 'Handler calls that were timed (one in --sample-every).', 'counter', (w) => w.handler.samples],
+    ['afxdp_handler_timed_seconds_total', 'Time spent in the timed handler calls; divide by afxdp_handler_timed_calls_total for time per packet.', 'counter', (w) => w.handler.sampledNs / 1e9],
+    ['afxdp_handler_generation', 'How many reloads of the handler module took effect.', 'gauge', (w) => w.handler.generation],
+    ['afxdp_handler_reload_failures_total', 'Reloads that failed (the previous handler kept running).', 'counter', (w) => w.handler.reloadFailures],
+  ];
+  for (const [name, help, type, get] of perWorker) {
+    const config = {
+      name,
+      help,
+      labelNames: ['queue'],
+      registers: [registry],
+    };
+    if (type === 'counter') {
+      new client.Counter({ ...config, collect() { this.reset(); for (const w of latest) this.inc({ queue: String(w.queue) }, get(w)); } });
+    } else {
+      new client.Gauge({ ...config, collect() { this.reset(); for (const w of latest) this.set({ queue: String(w.queue) }, get(w)); } });
+    }
+  }
+  return { registry, refresh };
+}
+
+/** Serve `metrics` on http://host:port/metrics. Resolves once listening. */
+export function serveMetrics(metrics: DaemonMetrics, host: string, port: number): Promise<Server> {
+  const { registry } = metrics;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+      return;
+    }
+    metrics.refresh().then(() => registry.metrics()).then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

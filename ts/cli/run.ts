@@ -1,0 +1,477 @@
+/**
+ * `afxdp run`: the daemon. One worker thread per queue; each opens that
+ * queue on every interface (one shared UMEM) and runs the handler module.
+ * The main thread owns signals, the live status, metrics and reload.
+ */
+import { Worker } from 'node:worker_threads';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import type { Server } from 'node:http';
+import { flag, int, interfaceExists, oneOf, parse, parseListen, parseQueues, rxQueueCount, str, strs, type Options } from './args.js';
+import { workerBootstrap } from './bootstrap.js';
+import { CliError, ExitCode, describeError, usageError } from './errors.js';
+import { handlerPath } from './handler-module.js';
+import { createMetrics, serveMetrics } from './metrics.js';
+import type { FromWorker, ToWorker, WorkerConfig, WorkerStats } from './protocol.js';
+import { LiveBlock, logLine, rows, terminalLine } from './status-view.js';
+import { StateFile } from './state-file.js';
+
+export const RUN_HELP = `Usage: afxdp run <handler.ts|.js> --interface <name> [options]
+
+Run a packet handler as a daemon: one worker thread per queue, until SIGINT
+or SIGTERM. The handler module's default export is handler(packet) => Verdict;
+optional named exports setup(ctx) and teardown() run once per worker.
+
+Options:
+  -i, --interface <name>    Interface to serve (repeat for several; a handler
+                            forwards between them via ctx.ports in setup)
+      --queues <list>       all (default), 0,1 or 0-3
+      --mode <m>            XDP attach mode: auto (default), native, skb
+      --zero-copy <z>       auto (default), on, off
+      --frame-size <n>      UMEM frame size: 2048 or 4096 (default 4096)
+      --frames <n>          UMEM frames per worker, a power of two (default 4096)
+      --batch-size <n>      Most frames per handler batch (default 64)
+      --ring-size <n>       RX/TX ring size (default 2048)
+      --metrics [host:]port Serve Prometheus metrics at http://host:port/metrics
+                            (host defaults to 127.0.0.1; a wildcard only if asked)
+      --config <file>       JSON file with any of these options (flags win)
+      --watch               Reload the handler when its file changes
+      --status-interval <s> Seconds between status log lines when stdout is not
+                            a terminal (default 10; 0 = only at exit)
+      --sample-every <n>    Time one handler call in n (power of two, default 16)
+  -q, --quiet               No live status or status lines (errors still go to stderr)
+  -h, --help                This help
+
+Signals: SIGINT/SIGTERM stop cleanly (exit 0); SIGHUP reloads the handler
+module without closing sockets (a module that fails keeps the old one).
+Exit codes: see \`afxdp --help\`.
+`;
+
+const RUN_OPTIONS: Options = {
+  interface: { type: 'string', short: 'i', multiple: true },
+  queues: { type: 'string' },
+  mode: { type: 'string' },
+  'zero-copy': { type: 'string' },
+  'frame-size': { type: 'string' },
+  frames: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'ring-size': { type: 'string' },
+  metrics: { type: 'string' },
+  config: { type: 'string' },
+  watch: { type: 'boolean' },
+  'status-interval': { type: 'string' },
+  'sample-every': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export interface RunSettings {
+  handler: string;
+  interfaces: string[];
+  /** As given: all, 0,1 or 0-3. */
+  queueSpec: string;
+  /** Resolved against the interfaces (filled in before the workers start). */
+  queues: number[];
+  open: WorkerConfig['open'];
+  metrics?: { host: string; port: number };
+  watch: boolean;
+  quiet: boolean;
+  statusInterval: number;
+  sampleEvery: number;
+}
+
+/** Turn a --config JSON object into argv so the same parser validates it. */
+function configArgs(file: string): string[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw usageError(`--config ${file}: ${(err as Error).message}`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw usageError(`--config ${file}: expected a JSON object`);
+  const argv: string[] = [];
+  for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+    if (k === 'handler') continue;
+    const spec = RUN_OPTIONS[k];
+    if (!spec || k === 'config' || k === 'help') throw usageError(`--config ${file}: unknown option '${k}'`);
+    if (spec.type === 'boolean') {
+      if (v === true) argv.push(`--${k}`);
+    } else {
+      for (const item of Array.isArray(v) ? v : [v]) argv.push(`--${k}`, String(item));
+    }
+  }
+  const handler = (data as { handler?: unknown }).handler;
+  if (typeof handler === 'string') argv.push(handler);
+  return argv;
+}
+
+export function parseRunArgs(argv: string[]): RunSettings | 'help' {
+  let p = parse(argv, RUN_OPTIONS);
+  if (flag(p, 'help')) return 'help';
+  const configFile = str(p, 'config');
+  if (configFile) {
+    const fromFile = parse(configArgs(configFile), RUN_OPTIONS);
+    // Flags given on the command line win over the file.
+    const merged = { ...fromFile.values };
+    for (const [k, v] of Object.entries(p.values)) if (v !== undefined) merged[k] = v;
+    p = { values: merged, positionals: p.positionals.length ? p.positionals : fromFile.positionals };
+  }
+  if (p.positionals.length !== 1) throw usageError(p.positionals.length ? `one handler file expected, got ${p.positionals.length}` : 'missing the handler file: afxdp run <handler.ts> --interface <name>');
+  const interfaces = strs(p, 'interface');
+  if (interfaces.length === 0) throw usageError('missing --interface <name>');
+  if (new Set(interfaces).size !== interfaces.length) throw usageError('an --interface is given twice');
+  const frameSize = int(p, 'frame-size');
+  if (frameSize !== undefined && frameSize !== 2048 && frameSize !== 4096) throw usageError(`--frame-size must be 2048 or 4096, got ${frameSize}`);
+  const zc = oneOf(p, 'zero-copy', ['auto', 'on', 'off'] as const, 'auto');
+  const sampleEvery = int(p, 'sample-every', 16, [1, 1 << 20])!;
+  if ((sampleEvery & (sampleEvery - 1)) !== 0) throw usageError(`--sample-every must be a power of two, got ${sampleEvery}`);
+  const open: WorkerConfig['open'] = {
+    mode: oneOf(p, 'mode', ['auto', 'native', 'skb'] as const, 'auto'),
+    zeroCopy: zc === 'auto' ? 'auto' : zc === 'on',
+  };
+  if (frameSize !== undefined) open.frameSize = frameSize as 2048 | 4096;
+  const frames = int(p, 'frames');
+  if (frames !== undefined) open.frames = frames;
+  const batchSize = int(p, 'batch-size', undefined, [1, 1024]);
+  if (batchSize !== undefined) open.batchSize = batchSize;
+  const ringSize = int(p, 'ring-size');
+  if (ringSize !== undefined) open.ringSize = ringSize;
+  const settings: RunSettings = {
+    handler: p.positionals[0]!,
+    interfaces,
+    queueSpec: str(p, 'queues') ?? 'all',
+    queues: [],
+    open,
+    watch: flag(p, 'watch'),
+    quiet: flag(p, 'quiet'),
+    statusInterval: int(p, 'status-interval', 10, [0, 86400])!,
+    sampleEvery,
+  };
+  const metrics = str(p, 'metrics');
+  if (metrics !== undefined) settings.metrics = parseListen(metrics);
+  return settings;
+}
+
+interface WorkerSlot {
+  queue: number;
+  worker: Worker;
+  ready: boolean;
+  stopped: boolean;
+  exited: Promise<number>;
+}
+
+export class Daemon {
+  readonly settings: RunSettings;
+  readonly handlerPath: string;
+  #slots: WorkerSlot[] = [];
+  #statsId = 0;
+  #pendingStats = new Map<number, { want: number; got: WorkerStats[]; done: (s: WorkerStats[]) => void }>();
+  #generation = 0;
+  #log: (line: string) => void;
+  #onFatal: (exitCode: number, message: string) => void = () => undefined;
+  #onReloaded: (ok: boolean, message: string) => void = () => undefined;
+
+  constructor(settings: RunSettings, path: string, log: (line: string) => void) {
+    this.settings = settings;
+    this.handlerPath = path;
+    this.#log = log;
+  }
+
+  /** Start the workers; resolves when all are ready, rejects (CliError) with the first failure after stopping the rest. */
+  async start(onFatal: (exitCode: number, message: string) => void): Promise<void> {
+    const entry = new URL(`./worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+    const source = workerBootstrap(entry);
+    let firstFailure: CliError | null = null;
+    let readyCount = 0;
+    let settle!: () => void;
+    const allSettled = new Promise<void>((r) => (settle = r));
+    const check = () => {
+      if (readyCount + (this.#slots.filter((s) => s.stopped && !s.ready).length) >= this.#slots.length) settle();
+    };
+    for (const queue of this.settings.queues) {
+      const config: WorkerConfig = {
+        handlerPath: this.handlerPath,
+        interfaces: this.settings.interfaces,
+        queue,
+        open: this.settings.open,
+        sampleEvery: this.settings.sampleEvery,
+      };
+      const worker = new Worker(source, { eval: true, workerData: config, name: `afxdp-q${queue}` });
+      const slot: WorkerSlot = { queue, worker, ready: false, stopped: false, exited: new Promise((r) => worker.once('exit', r)) };
+      this.#slots.push(slot);
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'ready':
+            slot.ready = true;
+            readyCount++;
+            check();
+            break;
+          case 'fatal':
+            slot.stopped = true;
+            if (!slot.ready) {
+              firstFailure ??= new CliError(msg.exitCode, msg.message);
+              check();
+            } else {
+              this.#onFatal(msg.exitCode, msg.message);
+            }
+            break;
+          case 'stats': {
+            const pending = this.#pendingStats.get(msg.id);
+            if (pending) {
+              pending.got.push(msg.stats);
+              if (pending.got.length >= pending.want) pending.done(pending.got);
+            }
+            break;
+          }
+          case 'log':
+            this.#log(`${msg.level === 'info' ? '' : `${msg.level}: `}q${msg.queue}: ${msg.message}`);
+            break;
+          case 'reloaded':
+            this.#onReloaded(msg.ok, `q${msg.queue}: ${msg.message}`);
+            break;
+          case 'stopped':
+            slot.stopped = true;
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        slot.stopped = true;
+        const d = describeError(err);
+        if (!slot.ready) {
+          firstFailure ??= new CliError(ExitCode.Failure, `worker for queue ${queue} failed: ${d.message}`);
+          check();
+        } else {
+          this.#onFatal(ExitCode.Failure, `worker for queue ${queue} failed: ${d.message}`);
+        }
+      });
+      worker.on('exit', () => {
+        if (!slot.stopped) {
+          slot.stopped = true;
+          if (!slot.ready) {
+            firstFailure ??= new CliError(ExitCode.Failure, `worker for queue ${queue} exited before it was ready`);
+            check();
+          } else {
+            this.#onFatal(ExitCode.Failure, `worker for queue ${queue} exited unexpectedly`);
+          }
+        }
+      });
+    }
+    await allSettled;
+    if (firstFailure) {
+      await this.stop();
+      throw firstFailure;
+    }
+    this.#onFatal = onFatal;
+  }
+
+  get queues(): number[] {
+    return this.#slots.map((s) => s.queue);
+  }
+
+  #post(slot: WorkerSlot, msg: ToWorker): void {
+    try {
+      slot.worker.postMessage(msg);
+    } catch {
+      // The worker is gone.
+    }
+  }
+
+  /** Fresh counters from every running worker (at most `timeoutMs` wait). */
+  collect(timeoutMs = 1000): Promise<WorkerStats[]> {
+    const live = this.#slots.filter((s) => s.ready && !s.stopped);
+    if (live.length === 0) return Promise.resolve([]);
+    const id = ++this.#statsId;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(this.#pendingStats.get(id)?.got ?? []), timeoutMs);
+      const finish = (got: WorkerStats[]) => {
+        clearTimeout(timer);
+        this.#pendingStats.delete(id);
+        resolve([...got].sort((a, b) => a.queue - b.queue));
+      };
+      this.#pendingStats.set(id, { want: live.length, got: [], done: finish });
+      for (const s of live) this.#post(s, { type: 'stats', id });
+    });
+  }
+
+  /** Reload the handler module in every worker; resolves with each worker's outcome. */
+  reload(): Promise<Array<{ ok: boolean; message: string }>> {
+    const generation = ++this.#generation;
+    const live = this.#slots.filter((s) => s.ready && !s.stopped);
+    return new Promise((resolve) => {
+      const results: Array<{ ok: boolean; message: string }> = [];
+      if (live.length === 0) return resolve(results);
+      this.#onReloaded = (ok, message) => {
+        results.push({ ok, message });
+        if (results.length >= live.length) resolve(results);
+      };
+      for (const s of live) this.#post(s, { type: 'reload', generation });
+    });
+  }
+
+  /** Stop every worker: ports closed, program detached. Terminates a worker that does not stop within `timeoutMs`. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    await Promise.all(this.#slots.map(async (slot) => {
+      this.#post(slot, { type: 'stop' });
+      const timer = setTimeout(() => void slot.worker.terminate(), timeoutMs);
+      await slot.exited;
+      clearTimeout(timer);
+    }));
+  }
+}
+
+/** Resolve queue lists and check interfaces before any worker starts. */
+function resolveTargets(settings: RunSettings): void {
+  for (const ifname of settings.interfaces) {
+    if (!interfaceExists(ifname)) {
+      throw new CliError(ExitCode.NoSuchInterface, `no interface '${ifname}' in this network namespace: check the name with \`ip link\`; for a lab, run inside its namespace (\`ip netns exec afxdp-lab-dut afxdp run ...\`)`);
+    }
+  }
+  const counts = settings.interfaces.map(rxQueueCount);
+  const available = Math.min(...counts);
+  const queues = parseQueues(settings.queueSpec, available);
+  for (const q of queues) {
+    const i = counts.findIndex((c) => q >= c);
+    if (i >= 0) {
+      throw new CliError(ExitCode.NoSuchInterface, `${settings.interfaces[i]} has no queue ${q} (it has ${counts[i]}): pick queues it has (\`ethtool -l ${settings.interfaces[i]}\`), or use --queues all`);
+    }
+  }
+  if (queues.length === 0) throw usageError('--queues selects no queue');
+  settings.queues = queues;
+}
+
+/** The `run` command. Resolves with the exit code. */
+export async function runCommand(argv: string[]): Promise<number> {
+  const parsed = parseRunArgs(argv);
+  if (parsed === 'help') {
+    process.stdout.write(RUN_HELP);
+    return ExitCode.Ok;
+  }
+  const settings = parsed;
+  const path = handlerPath(settings.handler);
+  resolveTargets(settings);
+
+  const tty = process.stdout.isTTY === true && !settings.quiet;
+  const block = tty ? new LiveBlock(process.stdout) : null;
+  const log = (line: string) => {
+    const text = `afxdp: ${line}`;
+    if (block) block.log(text);
+    else process.stderr.write(`${text}\n`);
+  };
+
+  const daemon = new Daemon(settings, path, log);
+  let stopping = false;
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+
+  // Signals are caught from the start, so a SIGTERM during start-up still
+  // leads to a clean stop.
+  let stopRequested: number | null = null;
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log(`${signal} again: exiting at once`);
+      process.exit(ExitCode.Failure);
+    }
+    stopRequested = ExitCode.Ok;
+    resolveExit(ExitCode.Ok);
+  };
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+
+  let reloading: Promise<unknown> | null = null;
+  const reload = (why: string) => {
+    if (reloading) return;
+    log(`${why}: reloading ${settings.handler}`);
+    reloading = daemon.reload().then((results) => {
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length) for (const f of failed) log(`error: ${f.message}`);
+      else log(`handler reloaded on ${results.length} worker(s)`);
+    }).finally(() => {
+      reloading = null;
+    });
+  };
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+
+  let server: Server | null = null;
+  let watcher: FSWatcher | null = null;
+  let ticker: NodeJS.Timeout | null = null;
+  const state = new StateFile(settings, path);
+  try {
+    try {
+      await daemon.start((exitCode, message) => {
+        log(`error: ${message}`);
+        resolveExit(exitCode);
+      });
+    } catch (err) {
+      const d = describeError(err);
+      process.stderr.write(`afxdp: ${d.message}\n`);
+      return d.exitCode;
+    }
+    if (stopRequested !== null) return await shutdown(stopRequested);
+
+    const first = await daemon.collect();
+    const modes = first.flatMap((w) => w.ports).map((p) => `${p.interface}/${p.queue} ${p.attachMode}${p.zeroCopy ? ' zero-copy' : ' copy'}`);
+    log(`running ${settings.handler} on ${modes.join(', ')} (pid ${process.pid})`);
+
+    if (settings.metrics) {
+      const metrics = createMetrics({ collect: () => daemon.collect() });
+      try {
+        server = await serveMetrics(metrics, settings.metrics.host, settings.metrics.port);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        process.stderr.write(`afxdp: cannot serve metrics on ${settings.metrics.host}:${settings.metrics.port}: ${e.message}` +
+          `${e.code === 'EADDRINUSE' ? ': choose another --metrics port' : ''}\n`);
+        return await shutdown(e.code === 'EADDRINUSE' ? ExitCode.Busy : ExitCode.Failure);
+      }
+      const addr = server.address();
+      const where = typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : '';
+      log(`metrics at http://${where}/metrics`);
+    }
+    if (settings.watch) {
+      let debounce: NodeJS.Timeout | null = null;
+      watcher = watch(path, () => {
+        if (debounce) clearTimeout(debounce);
+        debounce = setTimeout(() => reload('file changed'), 150);
+      });
+    }
+
+    let previous: { at: number; stats: WorkerStats[] } | null = { at: performance.now(), stats: first };
+    let lastLog = performance.now();
+    const tick = async () => {
+      const stats = await daemon.collect();
+      const now = performance.now();
+      const r = rows(stats, previous?.stats ?? null, previous ? (now - previous.at) / 1000 : 0);
+      previous = { at: now, stats };
+      state.update(stats);
+      if (block) block.render(r.map(terminalLine));
+      else if (!settings.quiet && settings.statusInterval > 0 && now - lastLog >= settings.statusInterval * 1000 - 50) {
+        lastLog = now;
+        for (const row of r) process.stdout.write(`${logLine(row)}\n`);
+      }
+    };
+    ticker = setInterval(() => void tick(), 1000);
+    state.update(first);
+    const code = await exited;
+    return await shutdown(code);
+  } finally {
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
+    process.off('SIGHUP', onHup);
+  }
+
+  async function shutdown(code: number): Promise<number> {
+    stopping = true;
+    if (ticker) clearInterval(ticker);
+    watcher?.close();
+    const last = await daemon.collect().catch(() => []);
+    await daemon.stop();
+    state.remove();
+    if (server) await new Promise((r) => server!.close(r));
+    block?.release();
+    if (!settings.quiet) {
+      // Final totals, always as log lines (also on a terminal: they stay in the scrollback).
+      for (const row of rows(last, null, 0)) process.stdout.write(`${logLine(row)} final\n`);
+    }
+    log(code === 0 ? 'stopped' : `stopped (exit ${code})`);
+    return code;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The daemon's live status: a refreshing block of lines (one per port) on a
+ * terminal, plain key=value log lines otherwise.
+ */
+import type { PortStats } from '../port.js';
+import type { WorkerStats } from './protocol.js';
+
+export interface Row {
+  interface: string;
+  queue: number;
+  rx: number;
+  tx: number;
+  forwarded: number;
+  dropped: number;
+  handlerErrors: number;
+  fillRingEmpty: number;
+  rxRingFull: number;
+  rxDropped: number;
+  rxPps: number;
+  txPps: number;
+  fwdPps: number;
+  dropPps: number;
+}
+
+function key(s: PortStats): string {
+  return `${s.interface}/${s.queue}`;
+}
+
+/** Rows from two snapshots `seconds` apart (rates are 0 without a previous one). */
+export function rows(current: WorkerStats[], previous: WorkerStats[] | null, seconds: number): Row[] {
+  const before = new Map<string, PortStats>();
+  for (const w of previous ?? []) for (const p of w.ports) before.set(key(p), p);
+  const out: Row[] = [];
+  for (const w of current) {
+    for (const p of w.ports) {
+      const b = before.get(key(p));
+      const rate = (now: number, then: number | undefined) => (b && seconds > 0 ? Math.max(0, (now - (then ?? 0)) / seconds) : 0);
+      out.push({
+        interface: p.interface,
+        queue: p.queue,
+        rx: p.rx,
+        tx: p.tx,
+        forwarded: p.forwarded,
+        dropped: p.dropped,
+        handlerErrors: p.handlerErrors,
+        fillRingEmpty: p.xdp.rxFillRingEmptyDescs,
+        rxRingFull: p.xdp.rxRingFull,
+        rxDropped: p.xdp.rxDropped,
+        rxPps: rate(p.rx, b?.rx),
+        txPps: rate(p.tx, b?.tx),
+        fwdPps: rate(p.forwarded, b?.forwarded),
+        dropPps: rate(p.dropped, b?.dropped),
+      });
+    }
+  }
+  out.sort((a, b) => (a.interface === b.interface ? a.queue - b.queue : a.interface < b.interface ? -1 : 1));
+  return out;
+}
+
+/** 1234567 -> "1.23M". */
+export function si(n: number): string {
+  if (n < 1000) return String(Math.round(n));
+  const units = ['k', 'M', 'G', 'T'];
+  let v = n;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)}${units[u]}`;
+}
+
+/** One human line per port, for the terminal. */
+export function terminalLine(r: Row): string {
+  const health = r.fillRingEmpty || r.rxRingFull || r.rxDropped
+    ? `  ! fill-empty ${si(r.fillRingEmpty)} rx-full ${si(r.rxRingFull)} rx-dropped ${si(r.rxDropped)}`
+    : '  rings ok';
+  return `${`${r.interface} q${r.queue}`.padEnd(12)} ${si(r.rxPps).padStart(6)} pkt/s  ` +
+    `tx ${si(r.txPps).padStart(6)}/s  fwd ${si(r.fwdPps).padStart(6)}/s  drop ${si(r.dropPps).padStart(6)}/s  ` +
+    `err ${si(r.handlerErrors)}  total rx ${si(r.rx)}${health}`;
+}
+
+/** One key=value line per port, for logs (stable field names, easy to grep or parse). */
+export function logLine(r: Row, when = new Date()): string {
+  return `${when.toISOString()} ${r.interface}/${r.queue} rx=${r.rx} tx=${r.tx} fwd=${r.forwarded} drop=${r.dropped} ` +
+    `err=${r.handlerErrors} rx_pps=${Math.round(r.rxPps)} fill_empty=${r.fillRingEmpty} rx_full=${r.rxRingFull} rx_dropped=${r.rxDropped}`;
+}
+
+/** Parse a logLine back (tests and scripts). */
+export function parseLogLine(line: string): Record<string, string> | null {
+  const m = /^\S+ (\S+)\/(\d+) (.*)$/.exec(line.trim());
+  if (!m) return null;
+  const out: Record<string, string> = { interface: m[1]!, queue: m[2]! };
+  for (const kv of m[3]!.split(' ')) {
+    const [k, v] = kv.split('=');
+    if (k && v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * A block of lines redrawn in place on a terminal; log lines printed
+ * through `log` go above it.
+ */
+export class LiveBlock {
+  #lines = 0;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  render(lines: string[]): void {
+    const width = this.out.columns ?? 120;
+    let s = this.#clear();
+    for (const l of lines) s += `${l.length > width - 1 ? l.slice(0, width - 1) : l}\n`;
+    this.#lines = lines.length;
+    this.out.write(s);
+  }
+
+  log(line: string): void {
+    const s = this.#clear();
+    this.#lines = 0;
+    this.out.write(`${s}${line}\n`);
+  }
+
+  #clear(): string {
+    // Cursor up over the block, then clear to the end of the screen.
+    return this.#lines > 0 ? `\x1b[${this.#lines}F\x1b[J` : '';
+  }
+
+  /** Forget the block (leave it on screen as it is). */
+  release(): void {
+    this.#lines = 0;
+  }
+}

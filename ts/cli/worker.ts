@@ -1,0 +1,206 @@
+/**
+ * One daemon worker: serves one queue index on every interface of the run
+ * (ports sharing one UMEM), with the user's handler. Driven by messages
+ * from the main thread (ts/cli/run.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { open, type Port } from '../port.js';
+import type { Packet } from '../packet-view.js';
+import { CliError, describeError, oneLine, ExitCode } from './errors.js';
+import { loadHandlerModule, type HandlerModule } from './handler-module.js';
+import type { HandlerContext } from './context.js';
+import type { FromWorker, HandlerStats, ToWorker, WorkerConfig } from './protocol.js';
+
+const config = workerData as WorkerConfig;
+const port0 = parentPort!;
+const { queue } = config;
+
+function post(msg: FromWorker): void {
+  port0.postMessage(msg);
+}
+
+function log(level: 'info' | 'warn' | 'error', message: string): void {
+  post({ type: 'log', queue, level, message });
+}
+
+const stats: HandlerStats = { calls: 0, errors: 0, samples: 0, sampledNs: 0, generation: 0, reloadFailures: 0 };
+const sampleMask = Math.max(1, config.sampleEvery) - 1;
+
+// Rate-limited reporting of handler exceptions: the first of each message at
+// once, then a summary at most every 5 s.
+let lastErrorLog = 0;
+let suppressed = 0;
+const seenErrors = new Set<string>();
+function noteHandlerError(err: unknown): void {
+  const msg = oneLine(String((err as Error)?.stack?.split('\n').slice(0, 2).join(' ') ?? err));
+  const now = Date.now();
+  if (!seenErrors.has(msg) && seenErrors.size < 100) {
+    seenErrors.add(msg);
+    log('warn', `handler threw (frame dropped): ${msg}`);
+    lastErrorLog = now;
+  } else if (now - lastErrorLog > 5000) {
+    log('warn', `handler threw ${suppressed + 1} more times (frames dropped); last: ${msg}`);
+    suppressed = 0;
+    lastErrorLog = now;
+  } else {
+    suppressed++;
+  }
+}
+
+let current: HandlerModule<HandlerContext>;
+
+/** What the ports run: the current handler, timed one call in `sampleEvery`. */
+function wrapped(packet: Packet): number {
+  const n = ++stats.calls;
+  try {
+    if ((n & sampleMask) !== 0) return current.handler(packet);
+    const t0 = performance.now();
+    const v = current.handler(packet);
+    stats.sampledNs += (performance.now() - t0) * 1e6;
+    stats.samples++;
+    return v;
+  } catch (err) {
+    noteHandlerError(err);
+    return undefined as unknown as number; // counted as a handler error by the port, and dropped
+  }
+}
+
+const ports: Port[] = [];
+const controller = new AbortController();
+let runs: Promise<void>[] = [];
+
+function context(generation: number): HandlerContext {
+  const byName: Record<string, Port> = {};
+  for (const p of ports) byName[p.interface] = p;
+  return {
+    queue,
+    interfaces: [...config.interfaces],
+    ports: byName,
+    generation,
+    log: (message: string) => log('info', String(message)),
+  };
+}
+
+async function closeAll(): Promise<void> {
+  controller.abort();
+  await Promise.allSettled(runs);
+  // The ports sharing a UMEM close in reverse order: the owner last.
+  for (const p of [...ports].reverse()) {
+    try {
+      await p.close();
+    } catch (err) {
+      log('error', `closing ${p.interface}/${p.queue}: ${describeError(err).message}`);
+    }
+  }
+}
+
+async function fatal(err: unknown): Promise<void> {
+  const d = describeError(err, { interface: config.interfaces[0] });
+  await closeAll();
+  post({ type: 'fatal', queue, exitCode: d.exitCode, message: d.message });
+  port0.close();
+}
+
+async function start(): Promise<void> {
+  try {
+    current = await loadHandlerModule<HandlerContext>(config.handlerPath);
+  } catch (err) {
+    return fatal(err);
+  }
+  try {
+    for (const ifname of config.interfaces) {
+      const p = await open({
+        interface: ifname,
+        queue,
+        mode: config.open.mode,
+        zeroCopy: config.open.zeroCopy,
+        ...(config.open.frameSize !== undefined && { frameSize: config.open.frameSize }),
+        ...(config.open.frames !== undefined && { frames: config.open.frames }),
+        ...(config.open.batchSize !== undefined && { batchSize: config.open.batchSize }),
+        ...(config.open.ringSize !== undefined && { ringSize: config.open.ringSize }),
+        ...(ports[0] && { shareUmemWith: ports[0] }),
+      });
+      ports.push(p);
+    }
+  } catch (err) {
+    const d = describeError(err, { interface: config.interfaces[ports.length] ?? config.interfaces[0] });
+    return fatal(new CliError(d.exitCode, `${config.interfaces[ports.length]} queue ${queue}: ${d.message}`));
+  }
+  try {
+    await current.setup?.(context(0));
+  } catch (err) {
+    return fatal(new CliError(ExitCode.HandlerLoad, `handler ${config.handlerPath}: setup() threw: ${errorText(err)}`, { cause: err }));
+  }
+  post({
+    type: 'ready',
+    queue,
+    ports: ports.map((p) => {
+      const s = p.stats();
+      return { interface: p.interface, queue: p.queue, attachMode: s.attachMode, zeroCopy: s.zeroCopy };
+    }),
+  });
+  runs = ports.map((p) =>
+    p.run(wrapped, { signal: controller.signal }).catch((err) => {
+      if (!controller.signal.aborted) void fatal(err);
+    }),
+  );
+}
+
+function errorText(err: unknown): string {
+  return oneLine(String((err as Error)?.message ?? err));
+}
+
+async function reload(generation: number): Promise<void> {
+  let next: HandlerModule<HandlerContext>;
+  try {
+    next = await loadHandlerModule<HandlerContext>(config.handlerPath, generation);
+    await next.setup?.(context(generation));
+  } catch (err) {
+    stats.reloadFailures++;
+    const message = errorText(err);
+    post({ type: 'reloaded', queue, ok: false, generation, message: `reload failed, the previous handler keeps running: ${message}` });
+    return;
+  }
+  const previous = current;
+  current = next; // between two packets: the run loop is on this thread
+  stats.generation = generation;
+  try {
+    await previous.teardown?.();
+  } catch (err) {
+    log('warn', `teardown() of the previous handler threw: ${errorText(err)}`);
+  }
+  post({ type: 'reloaded', queue, ok: true, generation, message: 'handler reloaded' });
+}
+
+async function stop(): Promise<void> {
+  await closeAll();
+  try {
+    await current?.teardown?.();
+  } catch (err) {
+    log('warn', `teardown() threw: ${errorText(err)}`);
+  }
+  post({ type: 'stopped', queue });
+  port0.close();
+}
+
+port0.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'stats': {
+      const portStats = [];
+      for (const p of ports) {
+        if (!p.closed) portStats.push(p.stats());
+      }
+      post({ type: 'stats', id: msg.id, stats: { queue, ports: portStats, handler: { ...stats } } });
+      break;
+    }
+    case 'reload':
+      void reload(msg.generation);
+      break;
+    case 'stop':
+      void stop();
+      break;
+  }
+});
+
+void start();
