@@ -16,20 +16,21 @@ export interface CliResult {
   stderr: string;
 }
 
-function command(args: string[], ns?: string): [string, string[]] {
-  return ns ? ['ip', ['netns', 'exec', ns, process.execPath, bin, ...args]] : [process.execPath, [bin, ...args]];
+function command(args: string[], ns?: string, asUser?: number): [string, string[]] {
+  const node = asUser === undefined
+    ? [process.execPath, bin, ...args]
+    : ['setpriv', `--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', '--inh-caps=-all', process.execPath, bin, ...args];
+  return ns ? ['ip', ['netns', 'exec', ns, ...node]] : [node[0]!, node.slice(1)];
 }
 
 /** Run `afxdp args...` (inside namespace `ns` if given) to completion. */
-export function runCli(args: string[], options: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<CliResult> {
-  const [cmd, argv] = command(args, options.ns);
+export function runCli(args: string[], options: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; asUser?: number } = {}): Promise<CliResult> {
+  const [cmd, argv] = command(args, options.ns, options.asUser);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, {
       cwd: repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.uid !== undefined && { uid: options.uid }),
-      ...(options.gid !== undefined && { gid: options.gid }),
     });
     let stdout = '';
     let stderr = '';
