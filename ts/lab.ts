@@ -19,6 +19,13 @@ export interface LabOptions {
   ipv6?: boolean;
   /** MTU of both ends (default 1500). */
   mtu?: number;
+  /** veth pairs between the namespaces (default 1; at most 2). */
+  pairs?: number;
+}
+
+export interface LabPair {
+  dut: LabEnd;
+  peer: LabEnd;
 }
 
 export interface LabEnd {
@@ -40,22 +47,31 @@ function inNs(ns: string, cmd: string, args: string[]): string {
 }
 
 export class Lab {
+  /** The first pair's ends. */
   readonly dut: LabEnd;
   readonly peer: LabEnd;
+  /** Every pair: pair 0 on 192.0.2.0/24, pair 1 on 198.51.100.0/24. */
+  readonly pairs: LabPair[];
   readonly queues: number;
   #destroyed = false;
 
-  private constructor(tag: string, queues: number) {
+  private constructor(tag: string, queues: number, pairs: number) {
     this.queues = queues;
-    this.dut = { ns: `afxdp-${tag}-dut`, ifname: 'afx0', mac: '02:00:00:00:00:01', ipv4: '192.0.2.1' };
-    this.peer = { ns: `afxdp-${tag}-peer`, ifname: 'afx1', mac: '02:00:00:00:00:02', ipv4: '192.0.2.2' };
+    const nets = ['192.0.2', '198.51.100'];
+    if (!(pairs >= 1 && pairs <= nets.length)) throw new RangeError(`a lab has 1..${nets.length} pairs`);
+    this.pairs = nets.slice(0, pairs).map((net, i) => ({
+      dut: { ns: `afxdp-${tag}-dut`, ifname: `afx${2 * i}`, mac: `02:00:00:00:0${i}:01`, ipv4: `${net}.1` },
+      peer: { ns: `afxdp-${tag}-peer`, ifname: `afx${2 * i + 1}`, mac: `02:00:00:00:0${i}:02`, ipv4: `${net}.2` },
+    }));
+    this.dut = this.pairs[0]!.dut;
+    this.peer = this.pairs[0]!.peer;
   }
 
   /** Create the namespaces and the veth pair. Cleans up after itself if any step fails. */
   static create(options: LabOptions = {}): Lab {
     const tag = options.name ?? `${process.pid}-${labCounter++}`;
     const queues = options.queues ?? 1;
-    const lab = new Lab(tag, queues);
+    const lab = new Lab(tag, queues, options.pairs ?? 1);
     liveLabs.add(lab);
     try {
       lab.#build(options);
@@ -67,16 +83,20 @@ export class Lab {
   }
 
   #build(options: LabOptions): void {
-    const { dut, peer } = this;
-    const q = String(this.queues);
-    run('ip', ['netns', 'add', dut.ns]);
-    run('ip', ['netns', 'add', peer.ns]);
-    for (const end of [dut, peer]) {
+    run('ip', ['netns', 'add', this.dut.ns]);
+    run('ip', ['netns', 'add', this.peer.ns]);
+    for (const ns of [this.dut.ns, this.peer.ns]) {
       if (!options.ipv6) {
-        inNs(end.ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-        inNs(end.ns, 'sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+        inNs(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+        inNs(ns, 'sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
       }
+      run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
+    for (const pair of this.pairs) this.#buildPair(pair, options);
+  }
+
+  #buildPair({ dut, peer }: LabPair, options: LabOptions): void {
+    const q = String(this.queues);
     run('ip', ['-n', dut.ns, 'link', 'add', dut.ifname, 'numtxqueues', q, 'numrxqueues', q, 'type', 'veth',
       'peer', 'name', peer.ifname, 'netns', peer.ns, 'numtxqueues', q, 'numrxqueues', q]);
     for (const end of [dut, peer]) {
@@ -85,7 +105,6 @@ export class Lab {
       inNs(end.ns, 'ethtool', ['-K', end.ifname, 'gro', 'off', 'gso', 'off', 'tso', 'off', 'tx', 'off', 'rx', 'off']);
       if (this.queues > 1) inNs(end.ns, 'ethtool', ['-L', end.ifname, 'rx', q, 'tx', q]);
       run('ip', ['-n', end.ns, 'addr', 'add', `${end.ipv4}/24`, 'dev', end.ifname]);
-      run('ip', ['-n', end.ns, 'link', 'set', 'lo', 'up']);
       run('ip', ['-n', end.ns, 'link', 'set', end.ifname, 'up']);
     }
     // Static neighbours: no ARP chatter reaches the handlers.

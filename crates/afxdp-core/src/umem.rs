@@ -160,6 +160,8 @@ pub struct UmemGroup {
     ports: Vec<Option<PortRings>>,
     umem: Umem,
     umem_config: UmemConfig,
+    /// Whether the UMEM's first socket got zero-copy (set by the first bind).
+    umem_zero_copy: Option<bool>,
     frames: FrameTable,
     area: Arc<MmapArea>,
     /// Forward targets of the current commit (reused, never reallocated).
@@ -230,6 +232,7 @@ impl UmemGroup {
             ports: Vec::new(),
             umem,
             umem_config: config,
+            umem_zero_copy: None,
             frames: FrameTable::new(opts.frames, opts.frame_size),
             area,
             scratch: Vec::with_capacity(1024),
@@ -277,8 +280,7 @@ impl UmemGroup {
         let (user, device, zero_copy) = self.bind_socket(opts, ifindex)?;
         let rx = user.map_rx().map_err(|e| Error::syscall("mmap(XDP_RX_RING)", xdp_errno(e), "mapping the RX ring"))?;
         let tx = user.map_tx().map_err(|e| Error::syscall("mmap(XDP_TX_RING)", xdp_errno(e), "mapping the TX ring"))?;
-        let fill_target = (self.frames.len() / 2).min(2 * opts.ring_size);
-        let mut port = PortRings {
+        let port = PortRings {
             interface: opts.interface.clone(),
             ifindex,
             queue: opts.queue,
@@ -290,23 +292,45 @@ impl UmemGroup {
             user,
             batch: Vec::with_capacity(opts.batch_size as usize),
             batch_size: opts.batch_size,
-            fill_target,
+            fill_target: 0,
             kernel_rx: 0,
             kernel_tx: 0,
             counters: PortCounters::default(),
             wakeup: Arc::new(sys::EventFd::new()?),
         };
-        refill(&mut port, &mut self.frames, port_index as u8);
         port.steering.bind_socket(opts.queue, port.user.as_raw_fd())?;
         self.ports.push(Some(port));
+        self.set_fill_targets();
+        if let Some(Some(port)) = self.ports.get_mut(port_index) {
+            refill(port, &mut self.frames, port_index as u8);
+        }
         Ok(port_index)
+    }
+
+    /// Split the frames between the fill rings of the open ports, keeping a
+    /// reserve free for `send`. A TX verdict reuses the frame it received
+    /// into, so the fill rings can hold nearly everything: the more frames
+    /// the kernel has for receiving, the longer a burst it absorbs while the
+    /// handler is busy.
+    fn set_fill_targets(&mut self) {
+        let open = self.ports.iter().filter(|p| p.is_some()).count() as u32;
+        if open == 0 {
+            return;
+        }
+        let total = self.frames.len();
+        let reserve = (total / 8).max(64).min(total / 2);
+        let share = (total - reserve) / open;
+        for port in self.ports.iter_mut().flatten() {
+            // A fill ring holds at most `total` entries (its size).
+            port.fill_target = share.min(total);
+        }
     }
 
     fn check_mtu(&self, interface: &str) -> Result<()> {
         let mtu = sys::mtu(interface)?;
-        // In native mode a frame holds the kernel's headroom, the Ethernet
-        // header (with two VLAN tags) and the skb_shared_info tail.
-        let needed = mtu + 14 + 8 + KERNEL_HEADROOM + 320;
+        // A received frame lands after the kernel's XDP headroom and must
+        // hold the Ethernet header with two VLAN tags plus the MTU.
+        let needed = mtu + 14 + 8 + KERNEL_HEADROOM;
         if needed > self.frames.frame_size() {
             return Err(Error::new(
                 ErrorCode::MtuTooLarge,
@@ -326,10 +350,26 @@ impl UmemGroup {
             .map_err(|e| Error::syscall("if_indextoname", xdp_errno(e), format!("interface {}", opts.interface)))?;
         info.set_queue(opts.queue);
         let first = self.ports.is_empty();
-        let attempts: &[(u16, bool)] = match opts.zero_copy {
-            ZeroCopy::Auto => &[(XDP_ZEROCOPY, true), (XDP_COPY, false)],
-            ZeroCopy::On => &[(XDP_ZEROCOPY, true)],
-            ZeroCopy::Off => &[(XDP_COPY, false)],
+        // Sockets that share the UMEM take its first socket's mode: the
+        // kernel refuses copy/zero-copy/need_wakeup flags on them.
+        let shared_mode;
+        let attempts: &[(u16, bool)] = match (first, self.umem_zero_copy) {
+            (false, Some(zc)) => {
+                if opts.zero_copy == ZeroCopy::On && !zc {
+                    return Err(Error::new(
+                        ErrorCode::ZeroCopyUnsupported,
+                        "this UMEM runs in copy mode (its first port could not use zero-copy); \
+                         ports sharing it cannot be zero-copy",
+                    ));
+                }
+                shared_mode = [(0u16, zc)];
+                &shared_mode
+            }
+            _ => match opts.zero_copy {
+                ZeroCopy::Auto => &[(XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, true), (XDP_COPY | XDP_USE_NEED_WAKEUP, false)],
+                ZeroCopy::On => &[(XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, true)],
+                ZeroCopy::Off => &[(XDP_COPY | XDP_USE_NEED_WAKEUP, false)],
+            },
         };
         let mut last_errno = 0;
         for (attempt, &(mode_flag, zero_copy)) in attempts.iter().enumerate() {
@@ -359,14 +399,17 @@ impl UmemGroup {
             let config = SocketConfig {
                 rx_size: std::num::NonZeroU32::new(opts.ring_size),
                 tx_size: std::num::NonZeroU32::new(opts.ring_size),
-                bind_flags: mode_flag | XDP_USE_NEED_WAKEUP,
+                bind_flags: mode_flag,
             };
             let user = self
                 .umem
                 .rx_tx(&socket, &config)
                 .map_err(|e| Error::syscall("setsockopt(XDP_RX_RING)", xdp_errno(e), "setting up RX/TX rings"))?;
             match self.umem.bind(&user) {
-                Ok(()) => return Ok((user, device, zero_copy)),
+                Ok(()) => {
+                    self.umem_zero_copy = Some(zero_copy);
+                    return Ok((user, device, zero_copy));
+                }
                 Err(e) => last_errno = xdp_errno(e),
             }
             if last_errno == libc::EBUSY {
@@ -672,6 +715,7 @@ impl UmemGroup {
         let kernel_held = if owns_umem_socket { FrameState::Retired } else { FrameState::Free };
         self.frames.move_all(me, FrameState::Fill, kernel_held);
         self.frames.move_all(me, FrameState::Tx, kernel_held);
+        self.set_fill_targets();
         Ok(())
     }
 
