@@ -29,8 +29,12 @@ export { swapMacs };
 
 /** Swap source and destination IP addresses. Checksums need no change: the one's complement sum does not depend on order. */
 export function swapAddresses(p: PacketParser): boolean {
-  if (p.ipVersion === 4) swapBytes(p.bytes, p.l3Offset + 12, p.l3Offset + 16, 4);
-  else if (p.ipVersion === 6) swapBytes(p.bytes, p.l3Offset + 8, p.l3Offset + 24, 16);
+  if (p.ipVersion === 4) {
+    swapBytes(p.bytes, p.l3Offset + 12, p.l3Offset + 16, 4);
+    const s = p.srcIPv4;
+    p.srcIPv4 = p.dstIPv4;
+    p.dstIPv4 = s;
+  } else if (p.ipVersion === 6) swapBytes(p.bytes, p.l3Offset + 8, p.l3Offset + 24, 16);
   else return false;
   return true;
 }
@@ -77,6 +81,8 @@ function setIPv4Addr(p: PacketParser, field: number, addr: number): boolean {
   const o = p.l3Offset + field;
   const delta = checksumDelta32(readU32BE(b, o), addr >>> 0);
   writeU32BE(b, o, addr);
+  if (field === 12) p.srcIPv4 = addr >>> 0;
+  else p.dstIPv4 = addr >>> 0;
   checksumAdjustAt(b, p.l3Offset + 10, delta);
   if (hasL4(p)) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
   return true;

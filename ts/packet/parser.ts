@@ -57,8 +57,8 @@ export class PacketParser {
   l3Offset = -1;
   /** 4 or 6 when `l3Offset` holds an IP header, else 0. */
   ipVersion = 0;
-  /** End of the IP datagram per its length field, clamped to `end`. */
-  l3End = 0;
+  /** End of the IP datagram per its length field, clamped to `end`; -1 without IP. */
+  l3End = -1;
   /** Upper-layer protocol after any IPv6 extension headers (17 UDP, 6 TCP, 1 ICMP, 58 ICMPv6...), or -1. */
   l4Protocol = -1;
   /**
@@ -67,8 +67,8 @@ export class PacketParser {
    * absent (no IP, a non-first fragment, a truncated header).
    */
   l4Offset = -1;
-  /** End of the upper-layer segment (for UDP, per its length field), clamped to `l3End`. */
-  l4End = 0;
+  /** End of the upper-layer segment (for UDP, per its length field), clamped to `l3End`; -1 if `l4Offset` is. */
+  l4End = -1;
   /** Start of the upper-layer payload (after the UDP/TCP/ICMP header), or -1. */
   payloadOffset = -1;
   /** IPv4 or IPv6 fragment offset in bytes (0 if not a fragment). */
@@ -79,6 +79,16 @@ export class PacketParser {
   fragmentHeaderOffset = -1;
   /** Number of IPv6 extension headers walked. */
   extensionCount = 0;
+  /**
+   * IPv4 source as an unsigned 32-bit number (compare with `parseIPv4`), or -1.
+   * A field read at parse time rather than a getter: a 32-bit value returned
+   * from a call V8 did not inline is boxed (allocated), a field load never is.
+   * The cursor edits (`setSrcIPv4`, `swapAddresses`...) keep it current; after
+   * writing the bytes directly, parse again.
+   */
+  srcIPv4 = -1;
+  /** IPv4 destination as an unsigned 32-bit number, or -1 (see `srcIPv4`). */
+  dstIPv4 = -1;
 
   /**
    * Parse the frame at `bytes[offset .. offset + length)`. Returns `status`.
@@ -97,15 +107,17 @@ export class PacketParser {
     this.etherType = 0;
     this.l3Offset = -1;
     this.ipVersion = 0;
-    this.l3End = 0;
+    this.l3End = -1;
     this.l4Protocol = -1;
     this.l4Offset = -1;
-    this.l4End = 0;
+    this.l4End = -1;
     this.payloadOffset = -1;
     this.fragmentOffset = 0;
     this.moreFragments = false;
     this.fragmentHeaderOffset = -1;
     this.extensionCount = 0;
+    this.srcIPv4 = -1;
+    this.dstIPv4 = -1;
 
     if (offset + 14 > end) return (this.status = ParseStatus.Truncated);
     let o = offset + 12;
@@ -144,6 +156,8 @@ export class PacketParser {
     if (l3 + hl > end) return (this.status = ParseStatus.Truncated);
     this.l3Offset = l3;
     this.ipVersion = 4;
+    this.srcIPv4 = readU32BE(b, l3 + 12);
+    this.dstIPv4 = readU32BE(b, l3 + 16);
     const total = (b[l3 + 2] << 8) | b[l3 + 3];
     if (total < hl) return (this.status = ParseStatus.Malformed);
     let l3End = l3 + total;
@@ -281,16 +295,6 @@ export class PacketParser {
   /** VLAN id of the second tag (the customer tag of QinQ), or -1. */
   get innerVlanId(): number {
     return this.vlanCount >= 2 ? readU16BE(this.bytes, this.vlanOffset + 6) & 0x0fff : -1;
-  }
-
-  /** IPv4 source as an unsigned 32-bit number, or -1 if not IPv4. */
-  get srcIPv4(): number {
-    return this.ipVersion === 4 ? readU32BE(this.bytes, this.l3Offset + 12) : -1;
-  }
-
-  /** IPv4 destination as an unsigned 32-bit number, or -1 if not IPv4. */
-  get dstIPv4(): number {
-    return this.ipVersion === 4 ? readU32BE(this.bytes, this.l3Offset + 16) : -1;
   }
 
   /** Offset of the source address (4 or 16 bytes, see `addrLength`), or -1. */
