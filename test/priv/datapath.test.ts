@@ -34,7 +34,8 @@ test('echo: 10,000 frames of 60..1514 bytes come back with MACs swapped, none lo
     const frames = variedUdpFrames(10_000, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
     const result = await peer(lab, { send: frames, capture: true, expect: frames.length });
     assert.equal(result.sent, frames.length);
-    assert.equal(result.captured.length, frames.length, `lost ${frames.length - result.captured.length} frames`);
+    assert.equal(result.captured.length, frames.length,
+      `lost ${frames.length - result.captured.length} frames; stats ${JSON.stringify(port.stats())}`);
     // Frames come back in order on one queue; compare each byte for byte.
     for (let i = 0; i < frames.length; i++) {
       assert.equal(hex(result.captured[i]!), hex(swapped(frames[i]!)), `frame ${i} differs`);
