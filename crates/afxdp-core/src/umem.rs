@@ -536,20 +536,34 @@ impl UmemGroup {
             if count == 0 {
                 continue;
             }
-            let mut writer = dst.tx.transmit(count);
-            let room = writer.capacity();
             let mut queued = 0u32;
+            let mut remaining = count;
+            // xdpilone serves a reservation from its cached view of the
+            // kernel's consumer and may grant fewer slots than free; a second
+            // reservation refreshes that view. Two rounds suffice.
+            let mut writer = dst.tx.transmit(remaining);
+            let mut room = writer.capacity();
+            let mut round = 0;
             for &(addr, len, _) in scratch.iter().filter(|e| e.2 as usize == target) {
+                if room == 0 && round == 0 {
+                    writer.commit();
+                    drop(writer);
+                    writer = dst.tx.transmit(remaining);
+                    room = writer.capacity();
+                    round = 1;
+                }
                 let frame = frames.frame_of(addr).expect("batch holds checked addresses");
-                if queued < room {
+                if room > 0 {
                     // insert_once takes exactly one descriptor (no iterator trap).
                     writer.insert_once(XdpDesc { addr, len, options: 0 });
                     frames.transition(frame, FrameState::Handler, me, FrameState::Tx, target as u8);
                     queued += 1;
+                    room -= 1;
                 } else {
                     frames.release(frame, FrameState::Handler, me);
                     ring_full += 1;
                 }
+                remaining -= 1;
             }
             writer.commit();
             drop(writer);
@@ -595,7 +609,12 @@ impl UmemGroup {
         }
         let mut writer = port.tx.transmit(1);
         if writer.capacity() == 0 {
-            return Ok(false);
+            // A zero grant can come from a stale cached view: ask again.
+            drop(writer);
+            writer = port.tx.transmit(1);
+            if writer.capacity() == 0 {
+                return Ok(false);
+            }
         }
         let Some(frame) = frames.take_free(FrameState::Tx, me) else { return Ok(false) };
         let addr = frames.base_addr(frame);
@@ -750,20 +769,27 @@ fn reap_completions(port: &mut PortRings, frames: &mut FrameTable, me: u8) {
 
 /// Top the fill ring up to the port's target from the free list.
 fn refill(port: &mut PortRings, frames: &mut FrameTable, me: u8) {
-    let want = port.fill_target.saturating_sub(port.kernel_rx).min(frames.free_count());
-    if want == 0 {
-        return;
+    // Two rounds: the first grant may be cut short by xdpilone's cached view
+    // of the kernel's consumer; the second reservation refreshes it.
+    for _ in 0..2 {
+        let want = port.fill_target.saturating_sub(port.kernel_rx).min(frames.free_count());
+        if want == 0 {
+            break;
+        }
+        let mut writer = port.device.fill(want);
+        let n = writer.capacity().min(want);
+        // `take(n)` with n <= capacity: xdpilone's insert would otherwise pull
+        // one item too many from the iterator and lose that frame.
+        let inserted = writer.insert(
+            (0..n).map_while(|_| frames.take_free(FrameState::Fill, me).map(|f| frames.base_addr(f))).take(n as usize),
+        );
+        writer.commit();
+        drop(writer);
+        port.kernel_rx += inserted;
+        if inserted == want {
+            break;
+        }
     }
-    let mut writer = port.device.fill(want);
-    let n = writer.capacity().min(want);
-    // `take(n)` with n <= capacity: xdpilone's insert would otherwise pull
-    // one item too many from the iterator and lose that frame.
-    let inserted = writer.insert(
-        (0..n).map_while(|_| frames.take_free(FrameState::Fill, me).map(|f| frames.base_addr(f))).take(n as usize),
-    );
-    writer.commit();
-    drop(writer);
-    port.kernel_rx += inserted;
     if port.device.needs_wakeup() {
         port.device.wake();
     }
