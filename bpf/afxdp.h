@@ -36,9 +36,25 @@ struct afxdp_counters {
 };
 #define AFXDP_COUNTERS_SIZE 128
 
+/*
+ * Configuration of the live-frame traffic generator (trafficgen.bpf.c), the
+ * single entry of an ARRAY map, written by user space before each run.
+ */
+struct afxdp_tg_config {
+	__u32 ifindex_out;	/* redirect every frame out of this interface */
+	__u16 udp_offset;	/* offset of the UDP header in the frame */
+	__u16 port_count;	/* 0: send as is; N: vary UDP source port over N values */
+	__u16 port_base;	/* first source port of the range */
+	__u8 ipv6;		/* UDP checksum is mandatory (never leave it 0) */
+	__u8 pad[5];
+};
+#define AFXDP_TG_CONFIG_SIZE 16
+
 #ifdef __bpf__
 _Static_assert(sizeof(struct afxdp_counters) == AFXDP_COUNTERS_SIZE,
 	       "struct afxdp_counters changed: update the Rust mirror");
+_Static_assert(sizeof(struct afxdp_tg_config) == AFXDP_TG_CONFIG_SIZE,
+	       "struct afxdp_tg_config changed: update the Rust mirror");
 #endif
 
 #endif /* AFXDP_H */

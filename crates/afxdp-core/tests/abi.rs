@@ -22,3 +22,8 @@ fn btf_struct_size(object: &str, name: &str) -> usize {
 fn counters_match_btf() {
     assert_eq!(btf_struct_size("steer.bpf.o", "afxdp_counters"), std::mem::size_of::<abi::RawCounters>());
 }
+
+#[test]
+fn trafficgen_config_matches_btf() {
+    assert_eq!(btf_struct_size("trafficgen.bpf.o", "afxdp_tg_config"), std::mem::size_of::<abi::TgConfig>());
+}

@@ -56,6 +56,25 @@ counters! {
 pub const COUNTERS_SIZE: usize = 128;
 const _: () = assert!(std::mem::size_of::<RawCounters>() == COUNTERS_SIZE);
 
+/// `struct afxdp_tg_config`: the traffic generator's configuration.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TgConfig {
+    pub ifindex_out: u32,
+    pub udp_offset: u16,
+    pub port_count: u16,
+    pub port_base: u16,
+    pub ipv6: u8,
+    pub pad: [u8; 5],
+}
+
+/// `AFXDP_TG_CONFIG_SIZE` in afxdp.h.
+pub const TG_CONFIG_SIZE: usize = 16;
+const _: () = assert!(std::mem::size_of::<TgConfig>() == TG_CONFIG_SIZE);
+
+// SAFETY: repr(C), integers only, explicit padding: any bytes are valid.
+unsafe impl aya::Pod for TgConfig {}
+
 /// `AFXDP_MAX_QUEUES` in afxdp.h: entries of the XSKMAP.
 pub const MAX_QUEUES: u32 = 256;
 

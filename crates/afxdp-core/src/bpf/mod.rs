@@ -9,7 +9,7 @@
 
 pub mod abi;
 mod netlink;
-pub(crate) mod sys;
+pub mod sys;
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -291,14 +291,8 @@ fn attach(key: Key, ifname: &str, mode: AttachMode) -> Result<Steering> {
         return Err(busy_error(ifname, &present));
     }
 
-    let mut ebpf = Ebpf::load(STEER_OBJECT)
-        .map_err(|e| from_aya(&e, "loading the steering program (bpf/steer.bpf.c)"))?;
-    let program: &mut Xdp = ebpf
-        .program_mut(PROGRAM_NAME)
-        .ok_or_else(|| Error::new(ErrorCode::BpfLoad, format!("the steering object has no program {PROGRAM_NAME}")))?
-        .try_into()
-        .map_err(|e| from_aya(&e, "the steering program is not an XDP program"))?;
-    program.load().map_err(|e| from_aya(&e, "loading the steering program (bpf/steer.bpf.c)"))?;
+    let mut ebpf = load_xdp(STEER_OBJECT, PROGRAM_NAME, "steer.bpf.c")?;
+    let program = xdp_mut(&mut ebpf, PROGRAM_NAME);
     let program_id = program.info().map_err(|e| from_aya(&e, "reading the steering program's id"))?.id();
 
     let attempts: &[AttachedMode] = match mode {
@@ -396,6 +390,24 @@ fn attach_link(program: &mut Xdp, ifindex: u32, ifname: &str, mode: AttachedMode
             ))
         }
     }
+}
+
+/// Loads an embedded object and its XDP program `name` into the kernel.
+pub(crate) fn load_xdp(object: &[u8], name: &str, source: &str) -> Result<Ebpf> {
+    let context = format!("loading bpf/{source}");
+    let mut ebpf = Ebpf::load(object).map_err(|e| from_aya(&e, &context))?;
+    let program: &mut Xdp = ebpf
+        .program_mut(name)
+        .ok_or_else(|| Error::new(ErrorCode::BpfLoad, format!("{context}: no program {name}")))?
+        .try_into()
+        .map_err(|e| from_aya(&e, &format!("{context}: {name} is not an XDP program")))?;
+    program.load().map_err(|e| from_aya(&e, &context))?;
+    Ok(ebpf)
+}
+
+/// The XDP program `name` of an object loaded by `load_xdp`.
+pub(crate) fn xdp_mut<'a>(ebpf: &'a mut Ebpf, name: &str) -> &'a mut Xdp {
+    ebpf.program_mut(name).and_then(|p| p.try_into().ok()).expect("load_xdp checked the program")
 }
 
 fn no_such_interface(ifindex: u32, ifname: &str) -> Error {
@@ -506,14 +518,14 @@ fn find_syscall(e: &(dyn std::error::Error + 'static)) -> Option<(&'static str, 
     None
 }
 
-fn find_errno(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+pub(crate) fn find_errno(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
     find_syscall(e).map(|(_, errno)| errno)
 }
 
 /// Turns an aya error into ours: EPERM/EACCES become NotPermitted naming the
 /// capabilities, anything else BpfLoad with aya's full text (which carries
 /// the verifier log when loading failed).
-fn from_aya(e: &(dyn std::error::Error + 'static), context: &str) -> Error {
+pub(crate) fn from_aya(e: &(dyn std::error::Error + 'static), context: &str) -> Error {
     let mut text = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
