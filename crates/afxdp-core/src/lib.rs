@@ -19,4 +19,5 @@ pub use error::{Error, ErrorCode, Result};
 pub mod frames;
 pub mod mmap;
 pub mod sys;
+pub mod trafficgen;
 pub mod umem;
