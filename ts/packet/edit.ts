@@ -43,6 +43,9 @@ export function swapAddresses(p: PacketParser): boolean {
 export function swapPorts(p: PacketParser): boolean {
   if (p.l4Offset < 0 || (p.l4Protocol !== IPPROTO_UDP && p.l4Protocol !== IPPROTO_TCP)) return false;
   swapBytes(p.bytes, p.l4Offset, p.l4Offset + 2, 2);
+  const s = p.srcPort;
+  p.srcPort = p.dstPort;
+  p.dstPort = s;
   return true;
 }
 
@@ -124,6 +127,8 @@ function setPort(p: PacketParser, field: number, port: number): boolean {
   const o = p.l4Offset + field;
   const delta = checksumDelta16(readU16BE(b, o), port);
   writeU16BE(b, o, port);
+  if (field === 0) p.srcPort = port & 0xffff;
+  else p.dstPort = port & 0xffff;
   transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, false);
   return true;
 }

@@ -17,23 +17,54 @@
  *
  * Offsets are indices into `bytes` (not relative to `offset`), so they can be
  * handed straight to the accessors: `ipv4Ttl(p.bytes, p.l3Offset)`.
+ *
+ * Treat the fields as read-only. The 5-tuple (`srcIPv4`, `dstIPv4`,
+ * `srcPort`, `dstPort`, `l4Protocol`) is read at parse time so a handler gets
+ * it with plain field loads; the edits in edit.ts keep it current, but after
+ * writing those bytes yourself, parse again. Getters (`ttl`, `tcpFlags`,
+ * `vlanId`...) read the bytes live.
+ *
+ * Speed: `parse` is small enough for V8 to inline into the handler's loop. An
+ * untagged, unfragmented IPv4 packet with a complete UDP/TCP header takes a
+ * fast path; everything else the full parser (same results, a few ns more).
+ * The fast path reads through a DataView the cursor makes once per distinct
+ * array, so parse the port's one UMEM view (or a buffer you reuse) to stay
+ * allocation-free.
  */
 import { readU16BE, readU32BE } from './bytes.js';
 import {
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   IPPROTO_TCP,
-  IPPROTO_UDP,
   ipv4HeaderChecksumValid,
   ipv4UpdateChecksum,
   transportChecksumValid,
   transportUpdateChecksum,
 } from './checksum.js';
-import { EtherType } from './ethernet.js';
 import { ParseStatus } from './errors.js';
-import { Ipv6Ext, IPV6_MAX_EXTENSION_HEADERS, ipv6IsExtension } from './ipv6.js';
+import { IPV6_MAX_EXTENSION_HEADERS, ipv6IsExtension } from './ipv6.js';
 
 const EMPTY = new Uint8Array(0);
+
+// Plain numbers on the hot path: an enum member is a property load on an
+// imported object, which V8 does not always fold to a constant.
+const OK = 0; // ParseStatus.Ok
+const TRUNCATED = 1; // ParseStatus.Truncated
+const MALFORMED = 2; // ParseStatus.Malformed
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+const ETH_ARP = 0x0806;
+const ETH_VLAN = 0x8100;
+const ETH_QINQ = 0x88a8;
+const ETH_QINQ_LEGACY = 0x9100;
+const IPV6_FRAGMENT = 44;
+const IPV6_AUTH = 51;
+const IPV6_HOP_BY_HOP = 0;
+const IPV6_NO_NEXT = 59;
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
+const PROTO_ICMP = 1;
+const PROTO_ICMPV6 = 58;
 
 export class PacketParser {
   /** The array last parsed (kept so getters can read live, edited bytes). */
@@ -89,19 +120,103 @@ export class PacketParser {
   srcIPv4 = -1;
   /** IPv4 destination as an unsigned 32-bit number, or -1 (see `srcIPv4`). */
   dstIPv4 = -1;
+  private view: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer);
+  private viewOf: Uint8Array = EMPTY;
+  /** Did the last parse take the fast path (so its constant fields are already set)? */
+  private lastFast = false;
+  /** TCP or UDP source port, or -1. Read at parse time like `srcIPv4`; the cursor edits keep it current. */
+  srcPort = -1;
+  /** TCP or UDP destination port, or -1 (see `srcPort`). */
+  dstPort = -1;
 
   /**
    * Parse the frame at `bytes[offset .. offset + length)`. Returns `status`.
    * `length` may be smaller than the array (a UMEM frame, a snapped record).
    */
   parse(bytes: Uint8Array, length: number = bytes.length, offset = 0): ParseStatus {
-    this.bytes = bytes;
     let end = offset + length;
     if (end > bytes.length) end = bytes.length;
+    // Fast path, kept under V8's inlining limit so it compiles into the
+    // handler's loop: an untagged, unfragmented IPv4 packet carrying a whole
+    // UDP or TCP header. Anything else (or any doubt) takes the full parser,
+    // which starts over. Both set every field.
+    if (offset >= 0 && offset + 42 <= end) {
+      let dv = this.view;
+      if (this.viewOf !== bytes) dv = this.makeView(bytes);
+      if (dv.getUint16(offset + 12) === ETH_IPV4) {
+        const l3 = offset + 14;
+        const vihl = dv.getUint8(l3);
+        const l4 = l3 + ((vihl & 15) << 2);
+        const l3End = l3 + dv.getUint16(l3 + 2);
+        const proto = dv.getUint8(l3 + 9);
+        if (vihl >= 0x45 && vihl <= 0x4f && l3End <= end && (dv.getUint16(l3 + 6) & 0x3fff) === 0) {
+          let payload = -1;
+          let l4End = l3End;
+          if (proto === PROTO_UDP) {
+            l4End = l4 + dv.getUint16(l4 + 4);
+            if (l4End >= l4 + 8 && l4End <= l3End) payload = l4 + 8;
+          } else if (proto === PROTO_TCP && l4 + 20 <= l3End) {
+            payload = l4 + ((dv.getUint8(l4 + 12) >>> 4) << 2);
+            if (payload < l4 + 20 || payload > l3End) payload = -1;
+          }
+          if (payload >= 0) return this.setFast(bytes, dv, offset, end, l3, l3End, proto, l4, l4End, payload);
+        }
+      }
+    }
+    return this.parseSlow(bytes, end, offset);
+  }
+
+  /** Every field for a packet the fast path accepted (a separate method to keep `parse` small enough to inline). */
+  private setFast(b: Uint8Array, dv: DataView<ArrayBufferLike>, offset: number, end: number, l3: number, l3End: number, proto: number, l4: number, l4End: number, payload: number): ParseStatus {
+    // Fields that are the same for every fast-path packet are stored only
+    // when the previous parse took the slow path: a run of ordinary packets
+    // then costs half the stores.
+    if (!this.lastFast) {
+      this.status = OK;
+      this.vlanCount = 0;
+      this.vlanOffset = -1;
+      this.etherType = ETH_IPV4;
+      this.ipVersion = 4;
+      this.fragmentOffset = 0;
+      this.moreFragments = false;
+      this.fragmentHeaderOffset = -1;
+      this.extensionCount = 0;
+      this.lastFast = true;
+    }
+    this.bytes = b;
+    this.l2Offset = offset;
+    this.end = end;
+    this.l3Offset = l3;
+    this.l3End = l3End;
+    this.l4Protocol = proto;
+    this.l4Offset = l4;
+    this.l4End = l4End;
+    this.payloadOffset = payload;
+    this.srcIPv4 = dv.getUint32(l3 + 12);
+    this.dstIPv4 = dv.getUint32(l3 + 16);
+    this.srcPort = dv.getUint16(l4);
+    this.dstPort = dv.getUint16(l4 + 2);
+    return OK;
+  }
+
+  /**
+   * A DataView over `bytes`, made once per distinct array: the port's UMEM
+   * view never changes, so a handler's parses allocate nothing; parsing a new
+   * array each time (pcap records) costs one small object per array.
+   */
+  private makeView(bytes: Uint8Array): DataView<ArrayBufferLike> {
+    this.viewOf = bytes;
+    return (this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  /** The full parser: every EtherType, VLAN stack, IPv6 extension chain and malformation. */
+  private parseSlow(bytes: Uint8Array, end: number, offset: number): ParseStatus {
+    this.lastFast = false;
+    this.bytes = bytes;
     if (!(offset >= 0)) offset = end; // NaN/negative: treat as an empty frame
     this.l2Offset = offset;
     this.end = end;
-    this.status = ParseStatus.Ok;
+    this.status = OK;
     this.vlanCount = 0;
     this.vlanOffset = -1;
     this.etherType = 0;
@@ -118,16 +233,18 @@ export class PacketParser {
     this.extensionCount = 0;
     this.srcIPv4 = -1;
     this.dstIPv4 = -1;
+    this.srcPort = -1;
+    this.dstPort = -1;
 
-    if (offset + 14 > end) return (this.status = ParseStatus.Truncated);
+    if (offset + 14 > end) return (this.status = TRUNCATED);
     let o = offset + 12;
     let type = (bytes[o] << 8) | bytes[o + 1];
     // Each tag is TPID(2) TCI(2); the type after it is at o + 4. The stack can
     // be as deep as the frame allows: the bound check ends the loop.
-    while (type === EtherType.VLAN || type === EtherType.QinQ || type === EtherType.QinQLegacy) {
+    while (type === ETH_VLAN || type === ETH_QINQ || type === ETH_QINQ_LEGACY) {
       if (o + 6 > end) {
         this.etherType = type;
-        return (this.status = ParseStatus.Truncated);
+        return (this.status = TRUNCATED);
       }
       if (this.vlanCount === 0) this.vlanOffset = o;
       this.vlanCount++;
@@ -136,34 +253,34 @@ export class PacketParser {
     }
     this.etherType = type;
     const l3 = o + 2;
-    if (type === EtherType.IPv4) return this.parseIPv4(bytes, l3, end);
-    if (type === EtherType.IPv6) return this.parseIPv6(bytes, l3, end);
-    if (type === EtherType.ARP) {
-      if (l3 + 28 > end) return (this.status = ParseStatus.Truncated);
+    if (type === ETH_IPV4) return this.parseIPv4(bytes, l3, end);
+    if (type === ETH_IPV6) return this.parseIPv6(bytes, l3, end);
+    if (type === ETH_ARP) {
+      if (l3 + 28 > end) return (this.status = TRUNCATED);
       // Only Ethernet/IPv4 ARP gets an offset: the arp* accessors assume its layout.
       if (readU32BE(bytes, l3) === 0x00010800 && bytes[l3 + 4] === 6 && bytes[l3 + 5] === 4) this.l3Offset = l3;
-      return ParseStatus.Ok;
+      return OK;
     }
     this.l3Offset = l3;
-    return ParseStatus.Ok;
+    return OK;
   }
 
   private parseIPv4(b: Uint8Array, l3: number, end: number): ParseStatus {
-    if (l3 + 20 > end) return (this.status = ParseStatus.Truncated);
+    if (l3 + 20 > end) return (this.status = TRUNCATED);
     const vihl = b[l3];
     const hl = (vihl & 15) << 2;
-    if (vihl >>> 4 !== 4 || hl < 20) return (this.status = ParseStatus.Malformed);
-    if (l3 + hl > end) return (this.status = ParseStatus.Truncated);
+    if (vihl >>> 4 !== 4 || hl < 20) return (this.status = MALFORMED);
+    if (l3 + hl > end) return (this.status = TRUNCATED);
     this.l3Offset = l3;
     this.ipVersion = 4;
     this.srcIPv4 = readU32BE(b, l3 + 12);
     this.dstIPv4 = readU32BE(b, l3 + 16);
     const total = (b[l3 + 2] << 8) | b[l3 + 3];
-    if (total < hl) return (this.status = ParseStatus.Malformed);
+    if (total < hl) return (this.status = MALFORMED);
     let l3End = l3 + total;
     if (l3End > end) {
       l3End = end;
-      this.status = ParseStatus.Truncated;
+      this.status = TRUNCATED;
     }
     this.l3End = l3End;
     const proto = b[l3 + 9];
@@ -177,24 +294,24 @@ export class PacketParser {
   }
 
   private parseIPv6(b: Uint8Array, l3: number, end: number): ParseStatus {
-    if (l3 + 40 > end) return (this.status = ParseStatus.Truncated);
-    if (b[l3] >>> 4 !== 6) return (this.status = ParseStatus.Malformed);
+    if (l3 + 40 > end) return (this.status = TRUNCATED);
+    if (b[l3] >>> 4 !== 6) return (this.status = MALFORMED);
     this.l3Offset = l3;
     this.ipVersion = 6;
     let nh = b[l3 + 6];
     const plen = (b[l3 + 4] << 8) | b[l3 + 5];
     // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the frame says how long it is.
-    let l3End = plen === 0 && nh === Ipv6Ext.HopByHop ? end : l3 + 40 + plen;
+    let l3End = plen === 0 && nh === IPV6_HOP_BY_HOP ? end : l3 + 40 + plen;
     if (l3End > end) {
       l3End = end;
-      this.status = ParseStatus.Truncated;
+      this.status = TRUNCATED;
     }
     this.l3End = l3End;
     let o = l3 + 40;
     while (ipv6IsExtension(nh)) {
       if (this.extensionCount === IPV6_MAX_EXTENSION_HEADERS) {
         this.l4Protocol = nh;
-        return (this.status = ParseStatus.Malformed);
+        return (this.status = MALFORMED);
       }
       // Every extension header is at least 8 bytes; its first two are next header and length.
       if (o + 8 > l3End) {
@@ -202,12 +319,12 @@ export class PacketParser {
         return this.truncated();
       }
       let len: number;
-      if (nh === Ipv6Ext.Fragment) {
+      if (nh === IPV6_FRAGMENT) {
         len = 8;
         this.fragmentHeaderOffset = o;
         this.fragmentOffset = ((b[o + 2] << 8) | b[o + 3]) & 0xfff8;
         this.moreFragments = (b[o + 3] & 1) !== 0;
-      } else if (nh === Ipv6Ext.Auth) {
+      } else if (nh === IPV6_AUTH) {
         len = (b[o + 1] + 2) << 2;
       } else {
         len = (b[o + 1] + 1) << 3;
@@ -222,15 +339,17 @@ export class PacketParser {
     }
     this.l4Protocol = nh;
     if (this.fragmentOffset !== 0) return this.status;
-    if (nh === Ipv6Ext.NoNext) return this.status;
+    if (nh === IPV6_NO_NEXT) return this.status;
     return this.parseL4(b, o, l3End, nh);
   }
 
   private parseL4(b: Uint8Array, o: number, l3End: number, proto: number): ParseStatus {
-    if (proto === IPPROTO_UDP) {
+    if (proto === PROTO_UDP) {
       if (o + 8 > l3End) return this.truncated();
       const ulen = (b[o + 4] << 8) | b[o + 5];
       this.l4Offset = o;
+      this.srcPort = readU16BE(b, o);
+      this.dstPort = readU16BE(b, o + 2);
       this.payloadOffset = o + 8;
       let l4End = o + ulen;
       if (ulen < 8) {
@@ -245,17 +364,19 @@ export class PacketParser {
       this.l4End = l4End;
       return this.status;
     }
-    if (proto === IPPROTO_TCP) {
+    if (proto === PROTO_TCP) {
       if (o + 20 > l3End) return this.truncated();
       const hl = (b[o + 12] >>> 4) << 2;
       if (hl < 20) return this.malformed();
       if (o + hl > l3End) return this.truncated();
       this.l4Offset = o;
+      this.srcPort = readU16BE(b, o);
+      this.dstPort = readU16BE(b, o + 2);
       this.payloadOffset = o + hl;
       this.l4End = l3End;
       return this.status;
     }
-    if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+    if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
       if (o + 8 > l3End) return this.truncated();
       this.l4Offset = o;
       this.payloadOffset = o + 8;
@@ -271,12 +392,12 @@ export class PacketParser {
   }
 
   private truncated(): ParseStatus {
-    if (this.status === ParseStatus.Ok) this.status = ParseStatus.Truncated;
+    if (this.status === OK) this.status = TRUNCATED;
     return this.status;
   }
 
   private malformed(): ParseStatus {
-    if (this.status === ParseStatus.Ok) this.status = ParseStatus.Malformed;
+    if (this.status === OK) this.status = MALFORMED;
     return this.status;
   }
 
@@ -315,20 +436,6 @@ export class PacketParser {
   /** IPv4 TTL or IPv6 hop limit, or -1. */
   get ttl(): number {
     return this.ipVersion === 4 ? this.bytes[this.l3Offset + 8] : this.ipVersion === 6 ? this.bytes[this.l3Offset + 7] : -1;
-  }
-
-  /** TCP or UDP source port, or -1. */
-  get srcPort(): number {
-    return this.l4Offset >= 0 && (this.l4Protocol === IPPROTO_UDP || this.l4Protocol === IPPROTO_TCP)
-      ? readU16BE(this.bytes, this.l4Offset)
-      : -1;
-  }
-
-  /** TCP or UDP destination port, or -1. */
-  get dstPort(): number {
-    return this.l4Offset >= 0 && (this.l4Protocol === IPPROTO_UDP || this.l4Protocol === IPPROTO_TCP)
-      ? readU16BE(this.bytes, this.l4Offset + 2)
-      : -1;
   }
 
   /** TCP flag bits (see `TcpFlags`), or -1 if not TCP. */
