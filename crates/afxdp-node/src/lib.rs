@@ -13,6 +13,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 mod errors;
+mod traffic;
 mod wait;
 
 use errors::to_js;
@@ -78,6 +79,13 @@ pub struct NativeFrameCounts {
     pub retired: u32,
     /// Whether every state adds up and agrees with the per-port counts.
     pub consistent: bool,
+}
+
+#[napi(object)]
+pub struct NativeBenchRun {
+    pub frames: f64,
+    pub seconds: f64,
+    pub thread_cpu_ns: f64,
 }
 
 /// One UMEM and the ports sharing it. Lives on the JS thread that made it.
@@ -257,6 +265,26 @@ impl NativeUmem {
     #[napi]
     pub fn close_port(&mut self, port: u32) -> Result<(), String> {
         self.group.close_port(port as usize).map_err(to_js)
+    }
+
+    /// Benchmark ceiling: a Rust-only consumer of this port's rings doing
+    /// `work` ("drop" or "swap-mac-tx") for `ms` milliseconds (blocks).
+    #[napi]
+    pub fn bench_native(&mut self, port: u32, work: String, batch: u32, ms: u32) -> Result<NativeBenchRun, String> {
+        let work = afxdp_core::bench::NativeWork::parse(&work).map_err(to_js)?;
+        let run = afxdp_core::bench::run_native(
+            &mut self.group,
+            port as usize,
+            work,
+            batch.clamp(1, 1024) as usize,
+            std::time::Duration::from_millis(u64::from(ms)),
+        )
+        .map_err(to_js)?;
+        Ok(NativeBenchRun {
+            frames: run.frames as f64,
+            seconds: run.elapsed.as_secs_f64(),
+            thread_cpu_ns: run.thread_cpu.as_nanos() as f64,
+        })
     }
 
     /// Close every port and the UMEM registration; wakes pending waits.

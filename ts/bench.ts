@@ -1,0 +1,103 @@
+/**
+ * Side-by-side measurement of a TypeScript handler against the native
+ * ceiling (a Rust-only consumer of the same rings doing the same work),
+ * under the XDP live-frame generator. Used by `npm run bench` and
+ * `afxdp bench`. Windows alternate (native, handler, native, ...) so drift
+ * on a noisy machine hits both alike.
+ */
+import { native } from './errors.js';
+import { binding } from './native.js';
+import type { Handler, Port } from './port.js';
+
+export type NativeWork = 'drop' | 'swap-mac-tx';
+
+export interface WindowResult {
+  frames: number;
+  seconds: number;
+  /** CPU time of the consuming thread. */
+  cpuNs: number;
+}
+
+export interface Comparison {
+  handler: WindowResult[];
+  native: WindowResult[];
+  /** Median frames/s of each. */
+  handlerFps: number;
+  nativeFps: number;
+  /** handlerFps / nativeFps. */
+  ratio: number;
+  /** Median CPU ns per packet of the consuming thread. */
+  handlerCpuNsPerPacket: number;
+  nativeCpuNsPerPacket: number;
+}
+
+export interface TrafficOptions {
+  /** Namespace to send from (the lab's peer). */
+  netns?: string;
+  /** Interface to send out of. */
+  interface: string;
+  frame: Uint8Array;
+  udpSrcPorts?: number;
+}
+
+/** A live-frame generator run on its own thread; stop() it and await done(). */
+export function startTraffic(options: TrafficOptions, seconds: number) {
+  const init: Parameters<typeof binding.startTraffic>[0] = { interface: options.interface, frame: options.frame };
+  if (options.netns !== undefined) init.netns = options.netns;
+  if (options.udpSrcPorts !== undefined) init.udpSrcPorts = options.udpSrcPorts;
+  return native(() => binding.startTraffic(init, seconds));
+}
+
+export function threadCpuNs(): number {
+  return binding.threadCpuNs();
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Run `handler` on `port` for `ms` and measure it. */
+export async function measureHandler(port: Port, handler: Handler, ms: number): Promise<WindowResult> {
+  const ac = new AbortController();
+  const rx0 = port.stats().rx;
+  const cpu0 = threadCpuNs();
+  const t0 = process.hrtime.bigint();
+  const timer = setTimeout(() => ac.abort(), ms);
+  await port.run(handler, { signal: ac.signal });
+  clearTimeout(timer);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { frames: port.stats().rx - rx0, seconds, cpuNs: threadCpuNs() - cpu0 };
+}
+
+/** Run the native consumer on `port` for `ms` (blocks this thread) and measure it. */
+export function measureNative(port: Port, work: NativeWork, ms: number): WindowResult {
+  const r = native(() => port.umem.native.benchNative(port.index, work, port.batchSize, ms));
+  return { frames: r.frames, seconds: r.seconds, cpuNs: r.threadCpuNs };
+}
+
+/** Alternate native and handler windows `rounds` times and compare medians. */
+export async function compare(port: Port, handler: Handler, work: NativeWork, options: { rounds: number; windowMs: number }): Promise<Comparison> {
+  const handlerRuns: WindowResult[] = [];
+  const nativeRuns: WindowResult[] = [];
+  // Warm-up: JIT and rings.
+  await measureHandler(port, handler, 200);
+  measureNative(port, work, 200);
+  for (let i = 0; i < options.rounds; i++) {
+    nativeRuns.push(measureNative(port, work, options.windowMs));
+    handlerRuns.push(await measureHandler(port, handler, options.windowMs));
+  }
+  const fps = (r: WindowResult) => r.frames / r.seconds;
+  const cpp = (r: WindowResult) => (r.frames > 0 ? r.cpuNs / r.frames : Infinity);
+  const handlerFps = median(handlerRuns.map(fps));
+  const nativeFps = median(nativeRuns.map(fps));
+  return {
+    handler: handlerRuns,
+    native: nativeRuns,
+    handlerFps,
+    nativeFps,
+    ratio: handlerFps / nativeFps,
+    handlerCpuNsPerPacket: median(handlerRuns.map(cpp)),
+    nativeCpuNsPerPacket: median(nativeRuns.map(cpp)),
+  };
+}
