@@ -152,7 +152,7 @@ export class PacketParser {
         if (vihl >= 0x45 && vihl <= 0x4f && l3End <= end && (dv.getUint16(l3 + 6) & 0x3fff) === 0) {
           let payload = -1;
           let l4End = l3End;
-          if (proto === PROTO_UDP) {
+          if (proto === PROTO_UDP && l4 + 8 <= l3End) {
             l4End = l4 + dv.getUint16(l4 + 4);
             if (l4End >= l4 + 8 && l4End <= l3End) payload = l4 + 8;
           } else if (proto === PROTO_TCP && l4 + 20 <= l3End) {

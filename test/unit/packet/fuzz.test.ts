@@ -68,6 +68,7 @@ const FIELDS = [
   'srcIPv4', 'dstIPv4', 'ttl', 'srcPort', 'dstPort', 'tcpFlags', 'icmpType', 'icmpCode', 'vlanId', 'innerVlanId',
   'addrLength', 'payloadLength', 'isFragment', 'length',
 ] as const;
+// The 5-tuple fields are in FIELDS; ports are compared there too.
 /** Offsets: compared relative to the frame start, so frames at different positions compare. */
 /** An offset relative to the frame start; -1 (absent) stays -1. */
 const rel = (x: number, off: number) => (x < 0 ? -1 : x - off);
@@ -81,6 +82,7 @@ test(`fuzz: ${ITERATIONS} mutated/truncated frames never throw and never read or
   const b = new Uint8Array(2048 + 2 * PAD);
   const pa = new PacketParser();
   const pb = new PacketParser();
+  const pc = new PacketParser();
   const statuses = [0, 0, 0, 0];
   const newAddr = new Uint8Array(16).fill(0x42);
   let writeChecks = 0;
@@ -108,6 +110,18 @@ test(`fuzz: ${ITERATIONS} mutated/truncated frames never throw and never read or
       assert.fail(`iteration ${it} (seed ${SEED}) threw: ${e}`);
     }
     statuses[pa.status]++;
+    // One in four also in an array that ends exactly with the frame: a read past it would throw.
+    if ((it & 3) === 1) {
+      const exact = a.slice(offA, offA + len);
+      try {
+        pc.parse(exact);
+      } catch (e) {
+        assert.fail(`iteration ${it} (seed ${SEED}) threw on an exact-size array: ${e}`);
+      }
+      for (const k of FIELDS) if (pa[k] !== pc[k]) assert.fail(`iteration ${it} (seed ${SEED}): exact-size ${k} ${pa[k]} != ${pc[k]}`);
+      for (const k of OFFSETS) if (rel(pa[k], offA) !== rel(pc[k], 0)) assert.fail(`iteration ${it} (seed ${SEED}): exact-size ${k}`);
+      if (pa.l4ChecksumValid() !== pc.l4ChecksumValid()) assert.fail(`iteration ${it}: exact-size checksum verdict`);
+    }
     for (const k of FIELDS) {
       if (pa[k] !== pb[k]) assert.fail(`iteration ${it} (seed ${SEED}): ${k} ${pa[k]} != ${pb[k]}`);
     }
