@@ -13,6 +13,7 @@
 //! - `netns`: entering network namespaces (tests, lab).
 
 pub mod bpf;
+pub mod bench;
 pub mod error;
 
 pub use error::{Error, ErrorCode, Result};
@@ -21,3 +22,4 @@ pub mod mmap;
 pub mod sys;
 pub mod trafficgen;
 pub mod umem;
+
