@@ -41,33 +41,32 @@ fn no_such_interface(name: &str) -> Error {
     )
 }
 
-pub fn ifindex(name: &str) -> Result<u32> {
+/// An interface ioctl that fills `ifreq` (by name); ENODEV becomes
+/// `NoSuchInterface`.
+fn ifreq_ioctl(name: &str, request: libc::Ioctl, call: &'static str, what: &str) -> Result<libc::ifreq> {
     let sock = ioctl_socket()?;
     let mut req = ifreq_for(name)?;
-    // SAFETY: SIOCGIFINDEX reads ifr_name and writes ifr_ifru; req is a valid ifreq.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFINDEX, &mut req) } < 0 {
+    // SAFETY: the SIOCGIF* requests used here read ifr_name and write one
+    // member of ifr_ifru; req is a valid, fully initialised ifreq.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), request, &mut req) } < 0 {
         let errno = last_errno();
         if errno == libc::ENODEV {
             return Err(no_such_interface(name));
         }
-        return Err(Error::syscall("ioctl(SIOCGIFINDEX)", errno, format!("looking up {name}")));
+        return Err(Error::syscall(call, errno, format!("{what} of {name}")));
     }
-    // SAFETY: the kernel filled the ifindex member of the union.
+    Ok(req)
+}
+
+pub fn ifindex(name: &str) -> Result<u32> {
+    let req = ifreq_ioctl(name, libc::SIOCGIFINDEX, "ioctl(SIOCGIFINDEX)", "looking up the index")?;
+    // SAFETY: SIOCGIFINDEX filled the ifindex member of the union.
     Ok(unsafe { req.ifr_ifru.ifru_ifindex } as u32)
 }
 
 pub fn mtu(name: &str) -> Result<u32> {
-    let sock = ioctl_socket()?;
-    let mut req = ifreq_for(name)?;
-    // SAFETY: SIOCGIFMTU reads ifr_name and writes ifr_ifru.ifru_mtu.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFMTU, &mut req) } < 0 {
-        let errno = last_errno();
-        if errno == libc::ENODEV {
-            return Err(no_such_interface(name));
-        }
-        return Err(Error::syscall("ioctl(SIOCGIFMTU)", errno, format!("reading the MTU of {name}")));
-    }
-    // SAFETY: the kernel filled the mtu member of the union.
+    let req = ifreq_ioctl(name, libc::SIOCGIFMTU, "ioctl(SIOCGIFMTU)", "reading the MTU")?;
+    // SAFETY: SIOCGIFMTU filled the mtu member of the union.
     Ok(unsafe { req.ifr_ifru.ifru_mtu } as u32)
 }
 
