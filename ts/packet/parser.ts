@@ -66,6 +66,24 @@ const PROTO_UDP = 17;
 const PROTO_ICMP = 1;
 const PROTO_ICMPV6 = 58;
 
+/**
+ * Fast-path check of a UDP or TCP header at `l4` inside `[l4, l3End)`: the
+ * payload offset if the header is whole and sane, else -1 (the caller then
+ * takes the full parser). A function of its own to keep `parse` small.
+ */
+function fastPayload(dv: DataView<ArrayBufferLike>, proto: number, l4: number, l3End: number): number {
+  if (proto === PROTO_UDP) {
+    if (l4 + 8 > l3End) return -1;
+    const l4End = l4 + dv.getUint16(l4 + 4);
+    return l4End >= l4 + 8 && l4End <= l3End ? l4 + 8 : -1;
+  }
+  if (proto === PROTO_TCP && l4 + 20 <= l3End) {
+    const payload = l4 + ((dv.getUint8(l4 + 12) >>> 4) << 2);
+    return payload >= l4 + 20 && payload <= l3End ? payload : -1;
+  }
+  return -1;
+}
+
 export class PacketParser {
   /** The array last parsed (kept so getters can read live, edited bytes). */
   bytes: Uint8Array = EMPTY;
@@ -140,7 +158,7 @@ export class PacketParser {
     // handler's loop: an untagged, unfragmented IPv4 packet carrying a whole
     // UDP or TCP header. Anything else (or any doubt) takes the full parser,
     // which starts over. Both set every field.
-    if (offset >= 0 && offset + 42 <= end) {
+    if ((offset >>> 0) === offset && offset + 42 <= end) {
       let dv = this.view;
       if (this.viewOf !== bytes) dv = this.makeView(bytes);
       if (dv.getUint16(offset + 12) === ETH_IPV4) {
@@ -150,16 +168,8 @@ export class PacketParser {
         const l3End = l3 + dv.getUint16(l3 + 2);
         const proto = dv.getUint8(l3 + 9);
         if (vihl >= 0x45 && vihl <= 0x4f && l3End <= end && (dv.getUint16(l3 + 6) & 0x3fff) === 0) {
-          let payload = -1;
-          let l4End = l3End;
-          if (proto === PROTO_UDP && l4 + 8 <= l3End) {
-            l4End = l4 + dv.getUint16(l4 + 4);
-            if (l4End >= l4 + 8 && l4End <= l3End) payload = l4 + 8;
-          } else if (proto === PROTO_TCP && l4 + 20 <= l3End) {
-            payload = l4 + ((dv.getUint8(l4 + 12) >>> 4) << 2);
-            if (payload < l4 + 20 || payload > l3End) payload = -1;
-          }
-          if (payload >= 0) return this.setFast(bytes, dv, offset, end, l3, l3End, proto, l4, l4End, payload);
+          const payload = fastPayload(dv, proto, l4, l3End);
+          if (payload >= 0) return this.setFast(bytes, dv, offset, end, l3, l3End, proto, l4, payload);
         }
       }
     }
@@ -167,7 +177,7 @@ export class PacketParser {
   }
 
   /** Every field for a packet the fast path accepted (a separate method to keep `parse` small enough to inline). */
-  private setFast(b: Uint8Array, dv: DataView<ArrayBufferLike>, offset: number, end: number, l3: number, l3End: number, proto: number, l4: number, l4End: number, payload: number): ParseStatus {
+  private setFast(b: Uint8Array, dv: DataView<ArrayBufferLike>, offset: number, end: number, l3: number, l3End: number, proto: number, l4: number, payload: number): ParseStatus {
     // Fields that are the same for every fast-path packet are stored only
     // when the previous parse took the slow path: a run of ordinary packets
     // then costs half the stores.
@@ -190,7 +200,7 @@ export class PacketParser {
     this.l3End = l3End;
     this.l4Protocol = proto;
     this.l4Offset = l4;
-    this.l4End = l4End;
+    this.l4End = proto === PROTO_UDP ? l4 + dv.getUint16(l4 + 4) : l3End;
     this.payloadOffset = payload;
     this.srcIPv4 = dv.getUint32(l3 + 12);
     this.dstIPv4 = dv.getUint32(l3 + 16);
@@ -213,7 +223,12 @@ export class PacketParser {
   private parseSlow(bytes: Uint8Array, end: number, offset: number): ParseStatus {
     this.lastFast = false;
     this.bytes = bytes;
-    if (!(offset >= 0)) offset = end; // NaN/negative: treat as an empty frame
+    // Arguments that make no frame (NaN, negative, fractional, end before
+    // start) parse as an empty frame at offset 0: Truncated, nothing read.
+    if (!(offset >= 0 && end >= offset) || offset !== Math.floor(offset) || end !== Math.floor(end)) {
+      offset = 0;
+      end = 0;
+    }
     this.l2Offset = offset;
     this.end = end;
     this.status = OK;

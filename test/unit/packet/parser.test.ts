@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as P from '../../../ts/packet/index.js';
+import { Rng, randomFrame } from './helpers.js';
+
+const { Ok, Truncated, Malformed } = P.ParseStatus;
+const p = new P.PacketParser();
+
+test('Ethernet/IPv4/UDP (the fast path)', () => {
+  const f = P.buildUdp({ src: '10.0.0.1', dst: '192.168.1.1', srcPort: 1234, dstPort: 53, ttl: 33, payload: 'hello' });
+  assert.equal(p.parse(f), Ok);
+  assert.deepEqual(
+    [p.l2Offset, p.end, p.length, p.etherType, p.vlanCount, p.vlanId, p.l3Offset, p.ipVersion, p.l3End, p.l4Protocol, p.l4Offset, p.l4End, p.payloadOffset, p.payloadLength],
+    [0, 47, 47, 0x0800, 0, -1, 14, 4, 47, 17, 34, 47, 42, 5],
+  );
+  assert.equal(P.formatIPv4(p.srcIPv4), '10.0.0.1');
+  assert.equal(P.formatIPv4(p.dstIPv4), '192.168.1.1');
+  assert.deepEqual([p.srcPort, p.dstPort, p.ttl, p.tcpFlags, p.icmpType, p.icmpCode, p.isFragment], [1234, 53, 33, -1, -1, -1, false]);
+  assert.deepEqual([p.srcAddrOffset, p.dstAddrOffset, p.addrLength], [26, 30, 4]);
+  assert.ok(p.ipChecksumValid() && p.l4ChecksumValid());
+});
+
+test('fast and full paths agree (same frame with and without a VLAN tag)', () => {
+  const rng = new Rng(99);
+  const q = new P.PacketParser();
+  for (let i = 0; i < 3000; i++) {
+    const f = randomFrame(rng).frame;
+    if (P.ethType(f, 0) === P.EtherType.VLAN || P.ethType(f, 0) === P.EtherType.QinQ) continue;
+    const tagged = new Uint8Array(f.length + 4);
+    tagged.set(f);
+    assert.equal(P.pushVlan(tagged, 0, f.length, 7), f.length + 4);
+    p.parse(f);
+    q.parse(tagged); // a tagged frame never takes the fast path
+    const a = p.toJSON();
+    const b = q.toJSON();
+    for (const k of Object.keys(a)) {
+      if (['vlanCount', 'vlanOffset', 'vlanId', 'end'].includes(k)) continue;
+      const isOffset = ['l3Offset', 'l3End', 'l4Offset', 'l4End', 'payloadOffset', 'fragmentHeaderOffset'].includes(k);
+      const shift = isOffset && (a[k] as number) >= 0 ? 4 : 0;
+      assert.equal(b[k], typeof a[k] === 'number' ? (a[k] as number) + shift : a[k], `frame ${i}: ${k}`);
+    }
+  }
+});
+
+test('802.1Q and QinQ tags', () => {
+  const f = P.buildTcp({ vlans: [{ id: 10, tpid: 0x88a8 }, { id: 20 }], src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2 });
+  assert.equal(p.parse(f), Ok);
+  assert.deepEqual([p.vlanCount, p.vlanOffset, p.vlanId, p.innerVlanId, p.etherType, p.l3Offset, p.l4Offset], [2, 12, 10, 20, 0x0800, 22, 42]);
+  assert.equal(p.tcpFlags, P.TcpFlags.ACK);
+});
+
+test('ARP', () => {
+  const f = P.buildArp({ senderIp: '10.0.0.1', targetIp: '10.0.0.2', vlans: [{ id: 3 }] });
+  assert.equal(p.parse(f), Ok);
+  assert.deepEqual([p.etherType, p.l3Offset, p.ipVersion, p.l4Offset, p.srcPort], [0x0806, 18, 0, -1, -1]);
+  assert.equal(p.parse(f, f.length - 1), Truncated);
+  assert.equal(p.l3Offset, -1);
+});
+
+test('IPv6 extension header walk', () => {
+  const f = P.buildUdp({
+    src: '2001:db8::1', dst: '2001:db8::2', srcPort: 7, dstPort: 8,
+    extensions: [{ kind: 'hopByHop' }, { kind: 'destination', options: new Uint8Array(10) }, { kind: 'routing' }, { kind: 'destination' }],
+  });
+  assert.equal(p.parse(f), Ok);
+  assert.equal(p.ipVersion, 6);
+  assert.equal(p.extensionCount, 4);
+  assert.equal(p.l4Protocol, 17);
+  assert.equal(p.l4Offset, 14 + 40 + 8 + 16 + 8 + 8);
+  assert.deepEqual([p.srcPort, p.dstPort, p.ttl, p.srcIPv4], [7, 8, 64, -1]);
+  assert.equal(P.formatIPv6(f, p.srcAddrOffset), '2001:db8::1');
+  assert.ok(p.l4ChecksumValid());
+  // AH is (len + 2) * 4 bytes long.
+  const ah = P.buildIp({ src: '::1', dst: '::2', protocol: 51, payload: Uint8Array.of(17, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 2, 0, 10, 0, 0, 0, 0, 0, 0) });
+  // AH next header 17, payload len 1 -> 12 bytes, then a UDP header (8) + 4 bytes.
+  ah[54 + 12 + 4] = 0;
+  ah[54 + 12 + 5] = 12;
+  assert.equal(p.parse(ah), Ok);
+  assert.deepEqual([p.extensionCount, p.l4Protocol, p.l4Offset, p.srcPort, p.dstPort], [1, 17, 66, 1, 2]);
+  // ESP ends the walk: its payload is encrypted.
+  const esp = P.buildIp({ src: '::1', dst: '::2', protocol: 50, payload: new Uint8Array(16) });
+  assert.equal(p.parse(esp), Ok);
+  assert.deepEqual([p.l4Protocol, p.l4Offset, p.srcPort], [50, 54, -1]);
+  // No next header.
+  const none = P.buildIp({ src: '::1', dst: '::2', protocol: 59 });
+  assert.equal(p.parse(none), Ok);
+  assert.deepEqual([p.l4Protocol, p.l4Offset], [59, -1]);
+});
+
+test('IPv6 chains that never end, or run past the frame', () => {
+  const f = P.buildUdp({ src: '::1', dst: '::2', srcPort: 1, dstPort: 2, payload: new Uint8Array(200) });
+  f[20] = 0; // next header: hop-by-hop, and every 8 bytes another one
+  for (let o = 54; o + 8 <= f.length; o += 8) f.set([0, 0], o);
+  assert.equal(p.parse(f), Malformed);
+  assert.equal(p.extensionCount, P.IPV6_MAX_EXTENSION_HEADERS);
+  assert.equal(p.l4Offset, -1);
+  const g = P.buildUdp({ src: '::1', dst: '::2', srcPort: 1, dstPort: 2, extensions: [{ kind: 'hopByHop' }] });
+  g[55] = 200; // the hop-by-hop header claims 1608 bytes
+  assert.equal(p.parse(g), Truncated);
+  assert.equal(p.l4Offset, -1);
+});
+
+test('fragments: only the first carries the L4 header', () => {
+  const first = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2, moreFragments: true, payload: new Uint8Array(64) });
+  P.udpSetLength(first, 34, 1000); // the whole datagram's length, longer than this fragment
+  assert.equal(p.parse(first), Ok);
+  assert.deepEqual([p.isFragment, p.moreFragments, p.fragmentOffset, p.l4Offset, p.srcPort, p.l4End], [true, true, 0, 34, 1, first.length]);
+  assert.ok(!p.l4ChecksumValid(), 'cannot be checked on a fragment');
+  const later = P.buildIp({ src: '1.1.1.1', dst: '2.2.2.2', protocol: 17, fragmentOffset: 1480, payload: new Uint8Array(20) });
+  assert.equal(p.parse(later), Ok);
+  assert.deepEqual([p.isFragment, p.moreFragments, p.fragmentOffset, p.l4Protocol, p.l4Offset, p.srcPort], [true, false, 1480, 17, -1, -1]);
+  const v6 = P.buildIp({ src: '::1', dst: '::2', protocol: 6, extensions: [{ kind: 'fragment', offset: 8, more: true, id: 5 }], payload: new Uint8Array(16) });
+  assert.equal(p.parse(v6), Ok);
+  assert.deepEqual([p.fragmentHeaderOffset, p.fragmentOffset, p.moreFragments, p.l4Protocol, p.l4Offset], [54, 8, true, 6, -1]);
+});
+
+test('malformed IPv4: bad version, IHL below 5, total length shorter than the header', () => {
+  const f = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2 });
+  f[14] = 0x44;
+  assert.equal(p.parse(f), Malformed);
+  assert.equal(p.l3Offset, -1);
+  f[14] = 0x65;
+  assert.equal(p.parse(f), Malformed);
+  f[14] = 0x45;
+  P.ipv4SetTotalLength(f, 14, 10);
+  assert.equal(p.parse(f), Malformed);
+  assert.deepEqual([p.l3Offset, p.l4Offset], [14, -1]);
+});
+
+test('lengths that lie', () => {
+  // IP total length beyond the frame: Truncated, but what is there is parsed.
+  const f = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2, payload: 'abcd' });
+  P.ipv4SetTotalLength(f, 14, 1500);
+  assert.equal(p.parse(f), Truncated);
+  assert.deepEqual([p.l3End, p.l4Offset, p.srcPort], [f.length, 34, 1]);
+  // UDP length beyond the IP datagram, and below 8.
+  const g = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2, payload: 'abcd' });
+  P.udpSetLength(g, 34, 100);
+  assert.equal(p.parse(g), Truncated);
+  assert.equal(p.l4End, g.length);
+  P.udpSetLength(g, 34, 4);
+  assert.equal(p.parse(g), Malformed);
+  // TCP data offset below 5 or past the segment.
+  const t = P.buildTcp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2 });
+  t[46] = 0x40;
+  assert.equal(p.parse(t), Malformed);
+  t[46] = 0xf0;
+  assert.equal(p.parse(t), Truncated);
+  assert.equal(p.l4Offset, -1);
+  // Ethernet padding after the IP datagram is not part of it.
+  const padded = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2, minLength: 60 });
+  assert.equal(p.parse(padded), Ok);
+  assert.deepEqual([p.end, p.l3End, p.l4End], [60, 42, 42]);
+  assert.ok(p.l4ChecksumValid());
+});
+
+test('VLAN stack deeper than the frame', () => {
+  const f = new Uint8Array(64);
+  for (let o = 12; o + 2 <= f.length; o += 4) f.set([0x81, 0x00], o);
+  assert.equal(p.parse(f), Truncated);
+  assert.equal(p.vlanCount, 12); // the 13th TPID has no room for its TCI and type
+  assert.equal(p.l3Offset, -1);
+});
+
+test('every truncation of every kind of frame: no throw, offsets inside the frame', () => {
+  const rng = new Rng(5);
+  for (let i = 0; i < 300; i++) {
+    const f = randomFrame(rng, false).frame;
+    p.parse(f);
+    const ipEnd = p.l3End;
+    for (let len = 0; len <= f.length; len++) {
+      const s = p.parse(f, len);
+      assert.ok(s === Ok || s === Truncated || s === Malformed);
+      for (const k of ['l3Offset', 'l3End', 'l4Offset', 'l4End', 'payloadOffset'] as const) assert.ok(p[k] <= len, `${k} ${p[k]} > ${len}`);
+      // Cut inside the IP datagram (not just its Ethernet padding): never Ok.
+      if (p.ipVersion !== 0 && len < ipEnd) assert.notEqual(s, Ok, `len ${len} < ${ipEnd}`);
+    }
+  }
+});
+
+test('offset and length inside a larger buffer; bad arguments', () => {
+  const f = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2 });
+  const umem = new Uint8Array(4096).fill(0xee);
+  umem.set(f, 2048);
+  assert.equal(p.parse(umem, f.length, 2048), Ok);
+  assert.deepEqual([p.l2Offset, p.l3Offset, p.l4Offset, p.end, p.srcPort], [2048, 2062, 2082, 2048 + f.length, 1]);
+  assert.equal(P.udpDstPort(umem, p.l4Offset), 2);
+  assert.equal(p.parse(umem, 100000, 4090), Truncated);
+  assert.equal(p.end, 4096);
+  assert.equal(p.parse(umem, 10, -5), Truncated);
+  assert.equal(p.parse(umem, -1, 0), Truncated);
+  assert.equal(p.parse(new Uint8Array(0)), Truncated);
+  assert.equal(p.parse(umem, 60, NaN), Truncated);
+  assert.equal(p.parse(umem, NaN, 0), Truncated);
+  assert.equal(p.parse(umem, 60, 1.5), Truncated);
+  assert.equal(p.l3Offset, -1);
+});
+
+test('unknown EtherType and L4 protocol: offsets of their payload', () => {
+  const e = P.buildEthernet({ etherType: 0x88cc, payload: new Uint8Array(20) });
+  assert.equal(p.parse(e), Ok);
+  assert.deepEqual([p.etherType, p.l3Offset, p.ipVersion], [0x88cc, 14, 0]);
+  const g = P.buildIp({ src: '1.1.1.1', dst: '2.2.2.2', protocol: 47, payload: new Uint8Array(4) });
+  assert.equal(p.parse(g), Ok);
+  assert.deepEqual([p.l4Protocol, p.l4Offset, p.payloadOffset, p.srcPort, p.ttl], [47, 34, 34, -1, 64]);
+  assert.ok(!p.l4ChecksumValid());
+});
+
+test('ICMP and ICMPv6', () => {
+  const a = P.buildIcmpEcho({ src: '1.1.1.1', dst: '2.2.2.2', id: 1, seq: 2 });
+  assert.equal(p.parse(a), Ok);
+  assert.deepEqual([p.l4Protocol, p.icmpType, p.icmpCode, p.payloadOffset], [1, 8, 0, 42]);
+  assert.ok(p.l4ChecksumValid());
+  const b = P.buildIcmpEcho({ src: '::1', dst: '::2', reply: true });
+  assert.equal(p.parse(b), Ok);
+  assert.deepEqual([p.l4Protocol, p.icmpType], [58, 129]);
+  assert.ok(p.l4ChecksumValid());
+  assert.equal(p.parse(b, b.length - 1), Truncated);
+});
+
+test('updateChecksums repairs both checksums; toJSON names the status', () => {
+  const f = P.buildTcp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2, payload: 'xyz' });
+  f[22] ^= 0xff; // TTL
+  f[55] ^= 0xff; // payload
+  p.parse(f);
+  assert.ok(!p.ipChecksumValid() && !p.l4ChecksumValid());
+  p.updateChecksums();
+  assert.ok(p.ipChecksumValid() && p.l4ChecksumValid());
+  assert.equal(p.toJSON().status, 'Ok');
+});
