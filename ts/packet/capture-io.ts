@@ -159,7 +159,8 @@ export class ByteWriter {
         new Promise((resolve, reject) => {
           if (this.error) return reject(this.fail());
           w.once('error', (e) => reject(this.fail(e)));
-          w.end(() => resolve());
+          // Node calls back with the error if the stream failed (a bad path fails only after open).
+          w.end((e?: Error | null) => (e || this.error ? reject(this.fail(e ?? this.error)) : resolve()));
         });
     } else {
       const ws = (sink as WritableStream<Uint8Array>).getWriter();

@@ -61,19 +61,19 @@ export class PcapReader extends RecordReader {
   async readHeader(): Promise<PcapHeader> {
     if (this.header) return this.header;
     const r = this.r;
-    if (!(await r.ensure(24))) {
-      if (r.available === 0) throw new PacketError('ERR_CAPTURE_BAD_MAGIC', 'empty input: not a pcap file');
-      throw truncatedCapture('the pcap file header', r.consumed + r.available);
+    const whole = await r.ensure(24);
+    if (r.available === 0) throw new PacketError('ERR_CAPTURE_BAD_MAGIC', 'empty input: not a pcap file');
+    if (r.available >= 4 && !isPcapMagic(r.peek(4))) {
+      throw new PacketError('ERR_CAPTURE_BAD_MAGIC', `not a pcap file (magic 0x${rd32(r.peek(4), 0, false).toString(16)})`);
     }
+    if (!whole) throw truncatedCapture('the pcap file header', r.consumed + r.available);
     const h = r.peek(24);
     let le = true;
     let magic = rd32(h, 0, true);
     if (magic !== MAGIC_USEC && magic !== MAGIC_NSEC && magic !== MAGIC_MODIFIED) {
       le = false;
       magic = rd32(h, 0, false);
-      if (magic !== MAGIC_USEC && magic !== MAGIC_NSEC && magic !== MAGIC_MODIFIED) {
-        throw new PacketError('ERR_CAPTURE_BAD_MAGIC', `not a pcap file (magic 0x${rd32(h, 0, false).toString(16)})`);
-      }
+
     }
     const versionMajor = rd16(h, 4, le);
     if (versionMajor !== 2) throw new PacketError('ERR_CAPTURE_UNSUPPORTED', `pcap version ${versionMajor} (only 2.x is defined)`);
