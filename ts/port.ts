@@ -62,6 +62,8 @@ export interface PortStats {
   handlerErrors: number;
   /** Frames dropped because the TX ring was full. */
   txRingFullDrops: number;
+  /** Verdicts or lengths that named no open port or no valid length (frame dropped). */
+  invalidVerdicts: number;
   /** The socket's XDP_STATISTICS. */
   xdp: XdpSocketStats;
   /** Where this port's frames are right now. */
@@ -215,6 +217,7 @@ export class Port implements PacketOwner {
       sent: s.sent,
       handlerErrors: this.#handlerErrors,
       txRingFullDrops: s.txRingFullDrops,
+      invalidVerdicts: s.invalidVerdicts,
       xdp: {
         rxDropped: s.rxDropped,
         rxInvalidDescs: s.rxInvalidDescs,

@@ -205,3 +205,23 @@ test('the loop leaves the event loop free: timers fire while traffic flows and w
     await loop;
   });
 });
+
+test('verdicts naming no port are dropped and counted; accounting holds', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLab({}, async (lab) => {
+    const port = await open({ interface: lab.dut.ifname });
+    let n = 0;
+    // 2 + 40 would forward to port 40 of this UMEM, which does not exist.
+    const loop = port.run(() => (n++ % 2 ? 42 : Verdict.Drop));
+    const frames = variedUdpFrames(500, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
+    const result = await peer(lab, { send: frames, capture: true, idleMs: 300 });
+    assert.ok(await until(() => port.stats().rx === frames.length));
+    assert.equal(result.captured.length, 0);
+    const s = port.stats();
+    assert.equal(s.invalidVerdicts, 250);
+    assert.equal(s.dropped, 500);
+    assertAccounting(port);
+    await port.close();
+    await loop;
+  });
+});

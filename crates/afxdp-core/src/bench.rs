@@ -6,7 +6,11 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::sys::poll_readable;
 use crate::umem::{UmemGroup, VERDICT_DROP, VERDICT_TX};
+
+/// Empty polls before blocking (as in ts/port.ts).
+const IDLE_SPINS: u32 = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NativeWork {
@@ -50,6 +54,7 @@ pub fn run_native(group: &mut UmemGroup, port: usize, work: NativeWork, batch: u
     let mut verdicts = vec![0u8; batch];
     let base = group.area().as_ptr();
     let mut run = NativeRun::default();
+    let mut idle = 0u32;
     let cpu_start = thread_cpu_time();
     let start = Instant::now();
     while start.elapsed() < duration {
@@ -76,8 +81,20 @@ pub fn run_native(group: &mut UmemGroup, port: usize, work: NativeWork, batch: u
         if n > 0 {
             group.commit(port, &table, &verdicts[..n])?;
             run.frames += n as u64;
+            idle = 0;
+            continue;
+        }
+        // Wait like the TypeScript loop does: a few yielding spins, then
+        // block in poll(). Spinning flat out would starve the kernel's
+        // receive path of the CPU it shares with us on small machines.
+        group.service(port)?;
+        idle += 1;
+        if idle <= IDLE_SPINS {
+            std::thread::yield_now();
         } else {
-            group.service(port)?;
+            idle = 0;
+            let (fd, _wakeup) = group.poll_fds(port)?;
+            poll_readable(&[fd], 1)?;
         }
     }
     run.elapsed = start.elapsed();
