@@ -225,3 +225,23 @@ test('verdicts naming no port are dropped and counted; accounting holds', async 
     await loop;
   });
 });
+
+test('mode: forcing skb (generic) XDP works end to end and is reported', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLab({}, async (lab) => {
+    const port = await open({ interface: lab.dut.ifname, mode: 'skb', zeroCopy: false });
+    assert.equal(port.stats().attachMode, 'skb');
+    assert.match(lab.exec(lab.dut, 'ip', ['link', 'show', 'dev', lab.dut.ifname]), /xdpgeneric/);
+    const loop = port.run((p) => {
+      p.swapMacs();
+      return Verdict.Tx;
+    });
+    const frames = variedUdpFrames(500, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
+    const result = await peer(lab, { send: frames, capture: true, expect: frames.length });
+    assert.equal(result.captured.length, frames.length);
+    for (let i = 0; i < frames.length; i++) assert.equal(hex(result.captured[i]!), hex(swapped(frames[i]!)));
+    assertAccounting(port);
+    await port.close();
+    await loop;
+  });
+});
