@@ -5,28 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab } from '../../ts/index.js';
 import { requirePrivileges } from '../helpers/priv.js';
-import { Daemon, runCli, type CliResult } from './cli-support.js';
+import { Daemon, runCli, withLabAndDir, type CliResult } from './cli-support.js';
 
 const DROP_ALL = 'export default function () { return 0; }\n';
 
-async function withLabAndDir(body: (lab: Lab, dir: string) => Promise<void>, queues = 1): Promise<void> {
-  const lab = Lab.create({ queues });
-  const dir = mkdtempSync(join(tmpdir(), 'afxdp-cli-'));
-  try {
-    await body(lab, dir);
-  } finally {
-    lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** One line on stderr matching `re`, the exit code, nothing attached. */
-function assertFailure(r: CliResult, exitCode: number, re: RegExp, lab?: Lab): void {
+function assertFailure(r: CliResult, exitCode: number, re: RegExp, lab?: { xdpProgramId(end: unknown): number | null; dut: unknown }): void {
   assert.equal(r.code, exitCode, `exit code (stderr: ${r.stderr})`);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
@@ -36,7 +23,7 @@ function assertFailure(r: CliResult, exitCode: number, re: RegExp, lab?: Lab): v
 
 test('usage errors exit 2', async (t) => {
   if (!requirePrivileges(t)) return;
-  await withLabAndDir(async (lab, dir) => {
+  await withLabAndDir(1, async (lab, dir) => {
     const h = join(dir, 'h.mts');
     writeFileSync(h, DROP_ALL);
     assertFailure(await runCli(['run', h, '-i', lab.dut.ifname, '--bogus'], { ns: lab.dut.ns }), 2, /Unknown option '--bogus'.*--help/, lab);
@@ -49,7 +36,7 @@ test('usage errors exit 2', async (t) => {
 
 test('handler problems exit 3', async (t) => {
   if (!requirePrivileges(t)) return;
-  await withLabAndDir(async (lab, dir) => {
+  await withLabAndDir(1, async (lab, dir) => {
     const run = (file: string) => runCli(['run', file, '-i', lab.dut.ifname], { ns: lab.dut.ns });
     assertFailure(await run(join(dir, 'missing.ts')), 3, /handler file not found: .*missing\.ts/, lab);
 
@@ -73,19 +60,19 @@ test('handler problems exit 3', async (t) => {
 
 test('a missing interface or queue exits 4', async (t) => {
   if (!requirePrivileges(t)) return;
-  await withLabAndDir(async (lab, dir) => {
+  await withLabAndDir(2, async (lab, dir) => {
     const h = join(dir, 'h.mts');
     writeFileSync(h, DROP_ALL);
     assertFailure(await runCli(['run', h, '-i', 'nosuch0'], { ns: lab.dut.ns }), 4, /no interface 'nosuch0'.*ip link/, lab);
     // The lab's interfaces are not in the root namespace.
     assertFailure(await runCli(['run', h, '-i', lab.dut.ifname]), 4, /no interface 'afx0'.*ip netns exec/);
     assertFailure(await runCli(['run', h, '-i', lab.dut.ifname, '--queues', '0-3'], { ns: lab.dut.ns }), 4, /has no queue 2 \(it has 2\)/, lab);
-  }, 2);
+  });
 });
 
 test('a busy interface exits 5 and leaves the holder alone', async (t) => {
   if (!requirePrivileges(t)) return;
-  await withLabAndDir(async (lab, dir) => {
+  await withLabAndDir(1, async (lab, dir) => {
     const h = join(dir, 'h.mts');
     writeFileSync(h, DROP_ALL);
     // Another afxdp daemon holds the queue.
@@ -118,7 +105,7 @@ test('a busy interface exits 5 and leaves the holder alone', async (t) => {
 
 test('without root or capabilities exits 6', async (t) => {
   if (!requirePrivileges(t)) return;
-  await withLabAndDir(async (lab, dir) => {
+  await withLabAndDir(1, async (lab, dir) => {
     const h = join(dir, 'h.mts');
     writeFileSync(h, DROP_ALL);
     chmodSync(dir, 0o755); // readable by nobody

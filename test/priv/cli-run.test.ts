@@ -4,28 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab } from '../../ts/index.js';
 import { peer, requirePrivileges, until } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
-import { Daemon, finalTotals, sum } from './cli-support.js';
+import { Daemon, finalTotals, sum, withLabAndDir } from './cli-support.js';
 import { readStates, type DaemonState } from '../../ts/cli/state-file.js';
 
 function daemonState(d: Daemon): DaemonState | undefined {
   return readStates().find((s) => s.pid === d.child.pid);
-}
-
-async function withLabAndDir(queues: number, body: (lab: Lab, dir: string) => Promise<void>): Promise<void> {
-  const lab = Lab.create({ queues });
-  const dir = mkdtempSync(join(tmpdir(), 'afxdp-cli-'));
-  try {
-    await body(lab, dir);
-  } finally {
-    lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Swaps MACs only: the frame returns to the peer, whose kernel ignores it (not its IP), so no ICMP comes back. */

@@ -3,6 +3,9 @@
  * CLI tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Lab } from '../../ts/index.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -136,4 +139,16 @@ export function sum(totals: Map<string, Record<string, number>>, field: string):
   let n = 0;
   for (const rec of totals.values()) n += rec[field] ?? 0;
   return n;
+}
+
+/** A fresh lab and a temporary directory (for handler files), both removed afterwards. */
+export async function withLabAndDir(queues: number, body: (lab: Lab, dir: string) => Promise<void>): Promise<void> {
+  const lab = Lab.create({ queues });
+  const dir = mkdtempSync(join(tmpdir(), 'afxdp-cli-'));
+  try {
+    await body(lab, dir);
+  } finally {
+    lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -73,11 +73,11 @@ export function si(n: number): string {
 /** One human line per port, for the terminal. */
 export function terminalLine(r: Row): string {
   const health = r.fillRingEmpty || r.rxRingFull || r.rxDropped
-    ? `  ! fill-empty ${si(r.fillRingEmpty)} rx-full ${si(r.rxRingFull)} rx-dropped ${si(r.rxDropped)}`
-    : '  rings ok';
-  return `${`${r.interface} q${r.queue}`.padEnd(12)} ${si(r.rxPps).padStart(6)} pkt/s  ` +
-    `tx ${si(r.txPps).padStart(6)}/s  fwd ${si(r.fwdPps).padStart(6)}/s  drop ${si(r.dropPps).padStart(6)}/s  ` +
-    `err ${si(r.handlerErrors)}  total rx ${si(r.rx)}${health}`;
+    ? ` ! fill-empty ${si(r.fillRingEmpty)} rx-full ${si(r.rxRingFull)} rx-dropped ${si(r.rxDropped)}`
+    : ' rings ok';
+  return `${`${r.interface} q${r.queue}`.padEnd(10)} ${si(r.rxPps).padStart(5)} pkt/s ` +
+    `tx ${si(r.txPps).padStart(5)}/s fwd ${si(r.fwdPps).padStart(5)}/s drop ${si(r.dropPps).padStart(5)}/s ` +
+    `err ${si(r.handlerErrors)} rx ${si(r.rx)}${health}`;
 }
 
 /** One key=value line per port, for logs (stable field names, easy to grep or parse). */
@@ -114,10 +114,12 @@ export class LiveBlock {
     this.out.write(s);
   }
 
-  log(line: string): void {
+  /** A log line (to `err`, stderr by default), printed above the block. */
+  log(line: string, err: NodeJS.WritableStream = process.stderr): void {
     const s = this.#clear();
     this.#lines = 0;
-    this.out.write(`${s}${line}\n`);
+    if (s) this.out.write(s);
+    err.write(`${line}\n`);
   }
 
   #clear(): string {
