@@ -200,14 +200,23 @@ export function tcpClampMss(p: PacketParser, mss: number): number {
 /**
  * Insert a VLAN tag right after the MACs of the frame at `bytes[offset ..
  * offset + length)`, shifting the rest of the frame 4 bytes towards its end.
- * The frame needs room: `offset + length + 4 <= bytes.length` (a UMEM frame has
- * it unless the packet fills the frame). Returns the new length, or -1 (frame
- * unchanged) if there is no room or the frame is shorter than an Ethernet header.
- * `tci` is PCP(3) DEI(1) VID(12) (see `vlanMakeTci`); `tpid` 0x8100 (802.1Q) or
- * 0x88a8 (802.1ad, for an outer service tag).
+ * The frame needs room: `length + 4 <= capacity`, where `capacity` is how many
+ * bytes from `offset` belong to this frame — by default up to the end of
+ * `bytes`, but inside a UMEM pass the frame's own room (the core `Packet`'s
+ * `room`), or the tag would overwrite the next frame. Returns the new length,
+ * or -1 (frame unchanged) if there is no room or the frame is shorter than an
+ * Ethernet header. `tci` is PCP(3) DEI(1) VID(12) (see `vlanMakeTci`); `tpid`
+ * 0x8100 (802.1Q) or 0x88a8 (802.1ad, for an outer service tag).
  */
-export function pushVlan(bytes: Uint8Array, offset: number, length: number, tci: number, tpid: number = EtherType.VLAN): number {
-  if (!(offset >= 0) || length < 14 || offset + length + 4 > bytes.length) return -1;
+export function pushVlan(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  tci: number,
+  tpid: number = EtherType.VLAN,
+  capacity: number = bytes.length - offset,
+): number {
+  if (!(offset >= 0) || length < 14 || length + 4 > capacity || offset + length + 4 > bytes.length) return -1;
   bytes.copyWithin(offset + 16, offset + 12, offset + length);
   writeU16BE(bytes, offset + 12, tpid);
   writeU16BE(bytes, offset + 14, tci);

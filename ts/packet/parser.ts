@@ -176,6 +176,14 @@ export class PacketParser {
     return this.parseSlow(bytes, end, offset);
   }
 
+  /**
+   * Parse a frame given as `{ buffer, offset, length }` — the shape of the
+   * core API's `Packet` (`p.parseFrame(packet)`), or of anything similar.
+   */
+  parseFrame(frame: { readonly buffer: Uint8Array; readonly offset: number; readonly length: number }): ParseStatus {
+    return this.parse(frame.buffer, frame.length, frame.offset);
+  }
+
   /** Every field for a packet the fast path accepted (a separate method to keep `parse` small enough to inline). */
   private setFast(b: Uint8Array, dv: DataView<ArrayBufferLike>, offset: number, end: number, l3: number, l3End: number, proto: number, l4: number, payload: number): ParseStatus {
     // Fields that are the same for every fast-path packet are stored only

@@ -177,5 +177,10 @@ test('pushVlan / popVlan in a frame with room', () => {
   assert.equal(P.pushVlan(tight, 0, tight.length, 1), -1);
   assert.deepEqual(tight, f);
   assert.equal(P.pushVlan(new Uint8Array(100), 0, 13, 1), -1, 'shorter than an Ethernet header');
+  // In a UMEM the frame's own room limits it, not the end of the buffer.
+  const frames2 = new Uint8Array(256);
+  frames2.set(f, 0);
+  assert.equal(P.pushVlan(frames2, 0, f.length, 1, P.EtherType.VLAN, f.length + 3), -1);
+  assert.equal(P.pushVlan(frames2, 0, f.length, 1, P.EtherType.VLAN, f.length + 4), f.length + 4);
   assert.equal(P.popVlan(new Uint8Array(17).fill(0x81), 0, 17), -1, 'shorter than a tagged header');
 });

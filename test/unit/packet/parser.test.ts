@@ -185,6 +185,9 @@ test('offset and length inside a larger buffer; bad arguments', () => {
   assert.equal(p.parse(umem, f.length, 2048), Ok);
   assert.deepEqual([p.l2Offset, p.l3Offset, p.l4Offset, p.end, p.srcPort], [2048, 2062, 2082, 2048 + f.length, 1]);
   assert.equal(P.udpDstPort(umem, p.l4Offset), 2);
+  // The core Packet's shape: { buffer, offset, length }.
+  assert.equal(p.parseFrame({ buffer: umem, offset: 2048, length: f.length }), Ok);
+  assert.deepEqual([p.l3Offset, p.dstPort], [2062, 2]);
   assert.equal(p.parse(umem, 100000, 4090), Truncated);
   assert.equal(p.end, 4096);
   assert.equal(p.parse(umem, 10, -5), Truncated);
