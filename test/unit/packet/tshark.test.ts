@@ -253,7 +253,7 @@ async function compareWithTshark(file: string, expectFrames: Uint8Array[], resol
 
 const sample = () => frames.slice(0, 300).map((f) => f.frame);
 
-test('reads pcap and pcapng files written by editcap (usec, nsec, both containers)', async (t) => {
+test('reads pcap and pcapng files written by editcap (usec, nsec, both containers, modified pcap)', async (t) => {
   if (!needTools(t)) return;
   const src = join(dir, 'src-ns.pcap');
   const w = new PcapWriter(src, { nanosecond: true });
@@ -265,6 +265,7 @@ test('reads pcap and pcapng files written by editcap (usec, nsec, both container
     ['nsec.pcap', ['-F', 'nsecpcap'], 1n],
     ['nsec.pcapng', ['-F', 'pcapng'], 1n],
     ['usec.pcapng', ['-F', 'pcapng'], 1000n],
+    ['modified.pcap', ['-F', 'modpcap'], 1000n],
   ];
   for (const [name, args, res] of cases) {
     const out = join(dir, name);
