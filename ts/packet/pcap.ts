@@ -85,9 +85,10 @@ export class PcapReader extends RecordReader {
       versionMajor,
       versionMinor: rd16(h, 6, le),
       snapLength: rd32(h, 16, le),
-      linkType: lt & 0x0fffffff & 0xffff,
-      // Bits 28..31: F flag then FCS length in 16-bit words.
-      fcsLength: lt & 0x04000000 ? ((lt >>> 28) & 0xf) * 2 : 0,
+      // The link-type field: FCS length in 16-bit words (bits 28-31), the F bit
+      // saying it is present (bit 27), reserved bits, then the link type (0-15).
+      linkType: lt & 0xffff,
+      fcsLength: lt & 0x08000000 ? ((lt >>> 28) & 0xf) * 2 : 0,
     };
     r.skip(24);
     return this.header;

@@ -248,6 +248,11 @@ test('errors have stable codes', async () => {
   const huge = good.slice();
   huge.set([0xff, 0xff, 0xff, 0x7f], 24 + 8);
   await assert.rejects(collect(P.readPcap(huge)), code('ERR_CAPTURE_BAD_RECORD'));
+  // A link-type field announcing a 4-byte FCS (F bit, length 2 words).
+  const fcs = good.slice();
+  fcs.set([1, 0, 0, 0x28], 20);
+  const fr = new P.PcapReader(fcs);
+  assert.deepEqual([(await fr.readHeader()).linkType, (await fr.readHeader()).fcsLength], [1, 4]);
   // pcap version 3.
   const v3 = good.slice();
   v3[4] = 3;
