@@ -1,15 +1,29 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * afxdp steering program: sends every packet of an RX queue to the AF_XDP
- * socket bound on that queue, or to the kernel stack when none is bound.
- * User space (crates/afxdp-core/src/bpf/) fills xsks_map and reads the
- * counters; it recognises this program on an interface by its name,
- * afxdp_steer.
+ * afxdp steering program. For each packet, in this order:
+ *   1. the kernel drop list (source prefixes, with TTL): drop;
+ *   2. the flow offload table (5-tuple, with TTL): pass or drop as a handler
+ *      decided earlier;
+ *   3. the rules (first match wins, else the default action): steer to the
+ *      AF_XDP socket of the packet's RX queue, pass to the kernel, or drop.
+ * Steering falls back to pass when no socket is bound on the queue.
+ * Frames whose headers are truncated or malformed skip 2 and 3 and go to the
+ * kernel, so nothing is ever steered on the strength of garbage.
+ *
+ * User space (crates/afxdp-core/src/bpf/) owns the maps and recognises this
+ * program on an interface by its name, afxdp_steer.
  */
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "afxdp.h"
+
+/* How many IPv6 extension headers we walk before calling the packet malformed. */
+#define MAX_EXT_HEADERS 8
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -25,33 +39,531 @@ struct {
 	__type(value, struct afxdp_counters);
 } afxdp_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct afxdp_config);
+} afxdp_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct afxdp_ruleset);
+} afxdp_rulesets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * AFXDP_RULE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct afxdp_rule_stats);
+} afxdp_rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct afxdp_set_key4);
+	__type(value, __u64);
+} afxdp_sets4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct afxdp_set_key6);
+	__type(value, __u64);
+} afxdp_sets6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct afxdp_drop_key4);
+	__type(value, struct afxdp_drop_value);
+} afxdp_drop4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct afxdp_drop_key6);
+	__type(value, struct afxdp_drop_value);
+} afxdp_drop6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct afxdp_flow_key);
+	__type(value, struct afxdp_flow_value);
+} afxdp_flows SEC(".maps");
+
+/* What the parser learned about a packet. Ports are in host byte order. */
+struct facts {
+	__u16 ethertype;
+	__u16 vlan;		/* outer VLAN id */
+	__u8 tagged;
+	__u8 ipver;		/* 0: not IP */
+	__u8 proto;		/* L4 protocol, valid when ipver != 0 */
+	__u8 has_ports;		/* TCP/UDP/SCTP/UDP-Lite header present (first fragment) */
+	__u8 malformed;
+	__u16 sport;
+	__u16 dport;
+	__u8 src[16];		/* IPv4: first 4 bytes */
+	__u8 dst[16];
+};
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct ipv4_hdr {
+	__u8 ver_ihl;
+	__u8 tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;
+	__u8 protocol;
+	__be16 check;
+	__u8 saddr[4];
+	__u8 daddr[4];
+};
+
+struct ipv6_hdr {
+	__be32 vtc_flow;
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+static __always_inline int l4_has_ports(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_UDPLITE;
+}
+
+/* Reads the ports at l4 if the header is there; a short one is malformed. */
+static __always_inline void parse_ports(struct facts *f, void *l4, void *end)
+{
+	__be16 *ports = l4;
+
+	if (!l4_has_ports(f->proto))
+		return;
+	if ((void *)(ports + 2) > end) {
+		f->malformed = 1;
+		return;
+	}
+	f->sport = bpf_ntohs(ports[0]);
+	f->dport = bpf_ntohs(ports[1]);
+	f->has_ports = 1;
+}
+
+static __always_inline int is_ext_header(__u8 next)
+{
+	return next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_FRAGMENT ||
+	       next == IPPROTO_DSTOPTS || next == IPPROTO_AH || next == 135 /* mobility */;
+}
+
+static __always_inline void parse_ipv6(struct facts *f, void *data, void *end, __u32 off)
+{
+	struct ipv6_hdr *ip6 = data + off;
+	__u8 next;
+	int i;
+
+	if ((void *)(ip6 + 1) > end) {
+		f->malformed = 1;
+		return;
+	}
+	f->ipver = 6;
+	__builtin_memcpy(f->src, ip6->saddr, 16);
+	__builtin_memcpy(f->dst, ip6->daddr, 16);
+	next = ip6->nexthdr;
+	off += sizeof(*ip6);
+	for (i = 0; i < MAX_EXT_HEADERS; i++) {
+		__u8 *ext;
+		__u32 len;
+
+		if (!is_ext_header(next))
+			break;
+		/* Real chains are short; a bound also lets the verifier check offsets. */
+		if (off > 0x7ff) {
+			f->malformed = 1;
+			return;
+		}
+		ext = data + off;
+		if ((void *)(ext + 8) > end) {
+			f->malformed = 1;
+			return;
+		}
+		if (next == IPPROTO_FRAGMENT) {
+			/* Offset in 8-byte units in the top 13 bits of bytes 2-3. */
+			__u16 frag = ((__u16)ext[2] << 8 | ext[3]) & 0xfff8;
+
+			next = ext[0];
+			if (frag) {
+				/* Not the first fragment: no L4 header here. */
+				f->proto = next;
+				return;
+			}
+			off += 8;
+			continue;
+		}
+		len = next == IPPROTO_AH ? ((__u32)ext[1] + 2) * 4 : ((__u32)ext[1] + 1) * 8;
+		next = ext[0];
+		off += len;
+	}
+	/* Too many extension headers to know what follows. */
+	if (is_ext_header(next) || off > 0x7ff) {
+		f->malformed = 1;
+		return;
+	}
+	f->proto = next;
+	parse_ports(f, data + off, end);
+}
+
+static __always_inline void parse(struct facts *f, void *data, void *end)
+{
+	struct ethhdr *eth = data;
+	__u32 off = sizeof(*eth);
+	int i;
+
+	if ((void *)(eth + 1) > end) {
+		f->malformed = 1;
+		return;
+	}
+	f->ethertype = bpf_ntohs(eth->h_proto);
+	/* Up to two tags (802.1Q, 802.1ad); the outer one's id is matched. */
+	for (i = 0; i < 2; i++) {
+		struct vlan_hdr *vh;
+
+		if (f->ethertype != ETH_P_8021Q && f->ethertype != ETH_P_8021AD)
+			break;
+		vh = data + off;
+		if ((void *)(vh + 1) > end) {
+			f->malformed = 1;
+			return;
+		}
+		if (!f->tagged) {
+			f->tagged = 1;
+			f->vlan = bpf_ntohs(vh->tci) & 0x0fff;
+		}
+		f->ethertype = bpf_ntohs(vh->proto);
+		off += sizeof(*vh);
+	}
+	if (f->ethertype == ETH_P_IP) {
+		struct ipv4_hdr *ip = data + off;
+		__u32 ihl;
+
+		if ((void *)(ip + 1) > end) {
+			f->malformed = 1;
+			return;
+		}
+		ihl = (ip->ver_ihl & 0x0f) * 4;
+		if ((ip->ver_ihl >> 4) != 4 || ihl < sizeof(*ip)) {
+			f->malformed = 1;
+			return;
+		}
+		f->ipver = 4;
+		f->proto = ip->protocol;
+		__builtin_memcpy(f->src, ip->saddr, 4);
+		__builtin_memcpy(f->dst, ip->daddr, 4);
+		/* Only the first fragment (offset 0) carries the L4 header. */
+		if (bpf_ntohs(ip->frag_off) & 0x1fff)
+			return;
+		parse_ports(f, (void *)ip + ihl, end);
+	} else if (f->ethertype == ETH_P_IPV6) {
+		parse_ipv6(f, data, end, off);
+	}
+}
+
+/* 1. The drop list: a source prefix that is blocked and not expired. */
+static __always_inline int drop_listed(struct facts *f, __u64 len)
+{
+	struct afxdp_drop_value *v;
+
+	if (f->ipver == 4) {
+		struct afxdp_drop_key4 k = { .prefixlen = 32 };
+
+		__builtin_memcpy(k.addr, f->src, 4);
+		v = bpf_map_lookup_elem(&afxdp_drop4, &k);
+	} else if (f->ipver == 6) {
+		struct afxdp_drop_key6 k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, f->src, 16);
+		v = bpf_map_lookup_elem(&afxdp_drop6, &k);
+	} else {
+		return 0;
+	}
+	if (!v)
+		return 0;
+	/* Expired entries are ignored here and swept by user space. */
+	if (v->expires_ns && v->expires_ns <= bpf_ktime_get_ns())
+		return 0;
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, len);
+	return 1;
+}
+
+/* 2. The flow offload table. Returns the action, or -1 when no entry applies. */
+static __always_inline int offloaded(struct facts *f, __u64 len)
+{
+	struct afxdp_flow_key k = {};
+	struct afxdp_flow_value *v;
+
+	if (!f->ipver)
+		return -1;
+	k.ipver = f->ipver;
+	k.proto = f->proto;
+	if (f->has_ports) {
+		k.sport = bpf_htons(f->sport);
+		k.dport = bpf_htons(f->dport);
+	} else if (l4_has_ports(f->proto)) {
+		/* A non-first fragment of a port protocol: its flow is unknown. */
+		return -1;
+	}
+	__builtin_memcpy(k.src, f->src, 16);
+	__builtin_memcpy(k.dst, f->dst, 16);
+	v = bpf_map_lookup_elem(&afxdp_flows, &k);
+	if (!v)
+		return -1;
+	if (v->expires_ns && v->expires_ns <= bpf_ktime_get_ns()) {
+		bpf_map_delete_elem(&afxdp_flows, &k);
+		return -1;
+	}
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, len);
+	return v->action == AFXDP_ACT_DROP ? AFXDP_ACT_DROP : AFXDP_ACT_PASS;
+}
+
+/* Bitmap of the prefix sets of table `table` containing the address. */
+static __always_inline __u64 set_bits(struct facts *f, __u32 table, const __u8 *addr)
+{
+	__u64 *bits;
+
+	if (f->ipver == 4) {
+		struct afxdp_set_key4 k = { .prefixlen = 64, .table = table };
+
+		__builtin_memcpy(k.addr, addr, 4);
+		bits = bpf_map_lookup_elem(&afxdp_sets4, &k);
+	} else if (f->ipver == 6) {
+		struct afxdp_set_key6 k = { .prefixlen = 160, .table = table };
+
+		__builtin_memcpy(k.addr, addr, 16);
+		bits = bpf_map_lookup_elem(&afxdp_sets6, &k);
+	} else {
+		return 0;
+	}
+	return bits ? *bits : 0;
+}
+
+static __always_inline int in_range(__u16 v, const struct afxdp_insn *in)
+{
+	return v >= in->lo && v <= in->hi;
+}
+
+/* State of one rule-table evaluation, shared with the bpf_loop callback. */
+struct eval_state {
+	struct facts *f;
+	struct afxdp_ruleset *rs;
+	__u64 src_bits;
+	__u64 dst_bits;
+	__u64 stack;		/* booleans, top in bit 0 */
+	__u32 n;
+	int action;		/* -1 until a rule matches */
+	__u32 rule;
+};
+
+/*
+ * One instruction. A bpf_loop callback is verified once, however many
+ * instructions run; an open-coded loop would be verified per iteration.
+ */
+static long eval_insn(__u64 i, void *arg)
+{
+	struct eval_state *st = arg;
+	struct facts *f = st->f;
+	const struct afxdp_insn *in;
+	__u64 bit = 0, a, b;
+
+	if (i >= st->n || i >= AFXDP_MAX_INSNS)
+		return 1;
+	in = &st->rs->insns[i];
+	switch (in->op) {
+	case AFXDP_OP_TRUE:
+		bit = 1;
+		break;
+	case AFXDP_OP_ETHERTYPE:
+		bit = f->ethertype == in->lo;
+		break;
+	case AFXDP_OP_VLAN:
+		bit = f->tagged && in_range(f->vlan, in);
+		break;
+	case AFXDP_OP_IPVER:
+		bit = f->ipver && f->ipver == in->arg;
+		break;
+	case AFXDP_OP_PROTO:
+		bit = f->ipver && f->proto == in->arg;
+		break;
+	case AFXDP_OP_SRC_SET:
+		bit = (st->src_bits >> (in->arg & 63)) & 1;
+		break;
+	case AFXDP_OP_DST_SET:
+		bit = (st->dst_bits >> (in->arg & 63)) & 1;
+		break;
+	case AFXDP_OP_SPORT:
+		bit = f->has_ports && in_range(f->sport, in);
+		break;
+	case AFXDP_OP_DPORT:
+		bit = f->has_ports && in_range(f->dport, in);
+		break;
+	case AFXDP_OP_NOT:
+		st->stack ^= 1;
+		return 0;
+	case AFXDP_OP_AND:
+	case AFXDP_OP_OR:
+		a = st->stack & 1;
+		b = (st->stack >> 1) & 1;
+		st->stack = (st->stack >> 2) << 1 | (in->op == AFXDP_OP_AND ? a & b : a | b);
+		return 0;
+	case AFXDP_OP_END:
+		a = st->stack & 1;
+		st->stack >>= 1;
+		if (a) {
+			st->action = in->arg;
+			st->rule = in->lo;
+			return 1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+	st->stack = st->stack << 1 | bit;
+	return 0;
+}
+
+/*
+ * 3. The rules of table `table`. Returns the action and sets *slot to the
+ * rule-counter slot that matched (the table's last slot for the default).
+ */
+static __always_inline int eval_rules(struct facts *f, __u32 table, __u32 *slot)
+{
+	struct afxdp_ruleset *rs = bpf_map_lookup_elem(&afxdp_rulesets, &table);
+	struct eval_state st = { .f = f, .action = -1 };
+
+	*slot = table * AFXDP_RULE_SLOTS + AFXDP_MAX_RULES;
+	if (!rs)
+		return AFXDP_ACT_PASS;
+	st.rs = rs;
+	st.n = rs->ninsns;
+	if (rs->needs & AFXDP_NEED_SRC_SET)
+		st.src_bits = set_bits(f, table, f->src);
+	if (rs->needs & AFXDP_NEED_DST_SET)
+		st.dst_bits = set_bits(f, table, f->dst);
+	if (st.n)
+		bpf_loop(AFXDP_MAX_INSNS, eval_insn, &st, 0);
+	if (st.action < 0)
+		return rs->default_action;
+	*slot = table * AFXDP_RULE_SLOTS + (st.rule < AFXDP_MAX_RULES ? st.rule : AFXDP_MAX_RULES);
+	return st.action;
+}
+
+static __always_inline void count_rule(__u32 slot, __u64 len)
+{
+	struct afxdp_rule_stats *s = bpf_map_lookup_elem(&afxdp_rule_stats, &slot);
+
+	if (s) {
+		s->packets++;
+		s->bytes += len;
+	}
+}
+
 SEC("xdp")
 int afxdp_steer(struct xdp_md *ctx)
 {
-	__u64 len = ctx->data_end - ctx->data;
-	__u32 zero = 0;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 len = end - data;
+	struct facts f = {};
+	__u32 zero = 0, flags = 0, gen, slot;
+	struct afxdp_config *cfg;
 	struct afxdp_counters *c;
+	int action, i;
 	long ret;
 
+	c = bpf_map_lookup_elem(&afxdp_counters, &zero);
+	if (!c)
+		return XDP_PASS;
+	cfg = bpf_map_lookup_elem(&afxdp_config, &zero);
+	if (cfg)
+		flags = cfg->flags;
+
+	parse(&f, data, end);
+
+	if ((flags & AFXDP_CFG_DROPLIST) && f.ipver && drop_listed(&f, len)) {
+		c->blocked++;
+		goto drop;
+	}
+	if (f.malformed) {
+		c->malformed++;
+		goto pass;
+	}
+	if (flags & AFXDP_CFG_OFFLOAD) {
+		action = offloaded(&f, len);
+		if (action >= 0) {
+			c->offload_hits++;
+			if (action == AFXDP_ACT_DROP)
+				goto drop;
+			goto pass;
+		}
+	}
+
+	/*
+	 * Seqlock over the double-buffered rule tables: if user space switched
+	 * tables while we evaluated, the table we read may have been rewritten
+	 * under us, so evaluate again on the new one.
+	 */
+	action = AFXDP_ACT_PASS;
+	slot = AFXDP_MAX_RULES;
+	gen = cfg ? *(volatile __u32 *)&cfg->gen : 0;
+	for (i = 0; i < 2; i++) {
+		__u32 now;
+
+		action = eval_rules(&f, gen & 1, &slot);
+		now = cfg ? *(volatile __u32 *)&cfg->gen : 0;
+		if (now == gen)
+			break;
+		gen = now;
+	}
+	count_rule(slot, len);
+
+	if (action == AFXDP_ACT_DROP)
+		goto drop;
+	if (action != AFXDP_ACT_STEER)
+		goto pass;
 	/*
 	 * The flags argument is the action taken when the queue has no socket
 	 * in the map: the packet then goes to the kernel as if we were absent.
 	 */
 	ret = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
-
-	/* Per-CPU value: no atomics needed, only this CPU writes it. */
-	c = bpf_map_lookup_elem(&afxdp_counters, &zero);
-	if (c) {
-		if (ret == XDP_REDIRECT) {
-			c->steered_packets++;
-			c->steered_bytes += len;
-		} else {
-			c->no_socket++;
-			c->passed_packets++;
-			c->passed_bytes += len;
-		}
+	if (ret == XDP_REDIRECT) {
+		c->steered_packets++;
+		c->steered_bytes += len;
+		return XDP_REDIRECT;
 	}
-	return ret;
+	c->no_socket++;
+pass:
+	/* Per-CPU values: no atomics needed, only this CPU writes them. */
+	c->passed_packets++;
+	c->passed_bytes += len;
+	return XDP_PASS;
+drop:
+	c->dropped_packets++;
+	c->dropped_bytes += len;
+	return XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

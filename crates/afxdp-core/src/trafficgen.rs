@@ -20,6 +20,7 @@ use aya::programs::{Xdp, XdpMode};
 use aya::Ebpf;
 
 use crate::bpf::abi::TgConfig;
+use crate::bpf::parse::Facts;
 use crate::bpf::sys::{prog_test_run, TestRun, BPF_F_TEST_XDP_LIVE_FRAMES};
 use crate::bpf::{find_errno, from_aya, load_xdp, xdp_mut};
 use crate::error::{Error, ErrorCode, Result};
@@ -220,38 +221,15 @@ fn run_error(errno: i32, len: usize) -> Error {
 }
 
 /// Offset of the UDP header in `frame` and whether it is over IPv6, if the
-/// frame is UDP (not a non-first fragment) with the whole UDP header present.
+/// frame is UDP (not a non-first fragment) with the whole UDP header present
+/// within the offsets the program can reach.
 fn udp_header_offset(frame: &[u8]) -> Option<(usize, bool)> {
-    let be16 = |at: usize| frame.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-    let mut off = 12;
-    let mut ethertype = be16(off)?;
-    // Up to two VLAN tags (802.1Q, 802.1ad).
-    for _ in 0..2 {
-        if ethertype == 0x8100 || ethertype == 0x88a8 {
-            off += 4;
-            ethertype = be16(off)?;
-        }
+    let facts = Facts::parse(frame);
+    if facts.malformed || facts.proto != 17 || facts.ports.is_none() {
+        return None;
     }
-    off += 2;
-    let (udp, ipv6) = match ethertype {
-        0x0800 => {
-            let ihl = (*frame.get(off)? & 0x0f) as usize * 4;
-            let frag = be16(off + 6)?;
-            // Only a frame whose fragment offset is 0 carries the UDP header.
-            if ihl < 20 || *frame.get(off + 9)? != 17 || frag & 0x1fff != 0 {
-                return None;
-            }
-            (off + ihl, false)
-        }
-        0x86dd => {
-            if *frame.get(off + 6)? != 17 {
-                return None;
-            }
-            (off + 40, true)
-        }
-        _ => return None,
-    };
-    (udp + 8 <= frame.len() && udp <= 0x1ff).then_some((udp, ipv6))
+    let udp = facts.l4_offset?;
+    (udp + 8 <= frame.len() && udp <= 0x1ff).then_some((udp, facts.ip_version == 6))
 }
 
 /// An XDP program that counts and drops every frame: the receiver of

@@ -27,3 +27,18 @@ fn counters_match_btf() {
 fn trafficgen_config_matches_btf() {
     assert_eq!(btf_struct_size("trafficgen.bpf.o", "afxdp_tg_config"), std::mem::size_of::<abi::TgConfig>());
 }
+
+#[test]
+fn rule_and_table_structs_match_btf() {
+    let steer = "steer.bpf.o";
+    assert_eq!(btf_struct_size(steer, "afxdp_insn"), std::mem::size_of::<abi::Insn>());
+    assert_eq!(btf_struct_size(steer, "afxdp_ruleset"), std::mem::size_of::<abi::RawRuleSet>());
+    assert_eq!(btf_struct_size(steer, "afxdp_rule_stats"), std::mem::size_of::<abi::RuleStats>());
+    assert_eq!(btf_struct_size(steer, "afxdp_config"), std::mem::size_of::<abi::Config>());
+    assert_eq!(btf_struct_size(steer, "afxdp_drop_value"), std::mem::size_of::<abi::DropValue>());
+    assert_eq!(btf_struct_size(steer, "afxdp_flow_key"), std::mem::size_of::<abi::FlowKey>());
+    assert_eq!(btf_struct_size(steer, "afxdp_flow_value"), std::mem::size_of::<abi::FlowValue>());
+    // LPM keys: aya prepends the u32 prefix length to our key data.
+    assert_eq!(btf_struct_size(steer, "afxdp_set_key4"), 4 + std::mem::size_of::<abi::SetKey4>());
+    assert_eq!(btf_struct_size(steer, "afxdp_set_key6"), 4 + std::mem::size_of::<abi::SetKey6>());
+}

@@ -8,8 +8,16 @@
 //! steering into sockets that no longer exist.
 
 pub mod abi;
+mod control;
 mod netlink;
+pub mod parse;
+pub mod prefix;
+pub mod rules;
 pub mod sys;
+
+pub use control::{BlockEntry, FlowKey, OffloadEntry, RuleCounter};
+pub use prefix::Prefix;
+pub use rules::{Action, Direction, Match, Rule, RuleSet};
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -23,6 +31,7 @@ use aya::Ebpf;
 use crate::error::{Error, ErrorCode, Result};
 use abi::RawCounters;
 pub use abi::SteeringCounters;
+use control::Control;
 use netlink::XdpAttach;
 
 /// The object built from `bpf/steer.bpf.c` by build.rs.
@@ -121,6 +130,8 @@ pub struct Steering {
     program_id: u32,
     xsks: Mutex<XskMap<MapData>>,
     counters: PerCpuArray<MapData, RawCounters>,
+    /// Rules, drop list, flow offload (control.rs).
+    control: Mutex<Control>,
     /// Keeps the program fd (and any map not taken out above) open.
     ebpf: Mutex<Ebpf>,
 }
@@ -215,16 +226,30 @@ impl Steering {
         Ok(sum)
     }
 
-    /// Runs `f` with the loaded program, for BPF_PROG_RUN tests.
-    #[doc(hidden)]
-    pub fn with_program<T>(&self, f: impl FnOnce(&Xdp) -> T) -> T {
+    /// The steering program loaded but attached nowhere: for running it
+    /// over crafted frames with [`Steering::test_run`] (BPF_PROG_RUN), which
+    /// needs no interface or network namespace. Not in the registry;
+    /// `ifindex()` is 0 and `mode()` means nothing.
+    pub fn load_unattached() -> Result<Steering> {
+        let key = Key { netns: (0, 0), ifindex: 0 };
+        Ok(Loaded::load()?.into_steering(key, "(unattached)", AttachedMode::Skb, None))
+    }
+
+    /// Runs the program once over `frame` as if it arrived on RX queue 0
+    /// (BPF_PROG_RUN) and returns the XDP action code (1 drop, 2 pass,
+    /// 4 redirect). Maps and counters are the real ones.
+    pub fn test_run(&self, frame: &[u8]) -> Result<u32> {
         let ebpf = self.ebpf.lock().unwrap_or_else(|e| e.into_inner());
         let program: &Xdp = ebpf
             .program(PROGRAM_NAME)
-            .expect("the steering object has its program")
-            .try_into()
-            .expect("the steering program is XDP");
-        f(program)
+            .and_then(|p| p.try_into().ok())
+            .expect("the steering object has its XDP program");
+        let fd = program.fd().map_err(|e| from_aya(&e, "the steering program's fd"))?;
+        let mut out = vec![0u8; frame.len() + 256];
+        let run = sys::TestRun { data_in: frame, data_out: Some(&mut out), ctx_in: None, repeat: 1, flags: 0, batch_size: 0 };
+        sys::prog_test_run(fd.as_fd(), run)
+            .map(|r| r.retval)
+            .map_err(|errno| Error::syscall_needing("bpf(BPF_PROG_RUN)", errno, BPF_CAPS, "running the steering program"))
     }
 }
 
@@ -291,9 +316,8 @@ fn attach(key: Key, ifname: &str, mode: AttachMode) -> Result<Steering> {
         return Err(busy_error(ifname, &present));
     }
 
-    let mut ebpf = load_xdp(STEER_OBJECT, PROGRAM_NAME, "steer.bpf.c")?;
-    let program = xdp_mut(&mut ebpf, PROGRAM_NAME);
-    let program_id = program.info().map_err(|e| from_aya(&e, "reading the steering program's id"))?.id();
+    let mut loaded = Loaded::load()?;
+    let program = xdp_mut(&mut loaded.ebpf, PROGRAM_NAME);
 
     let attempts: &[AttachedMode] = match mode {
         AttachMode::Auto => &[AttachedMode::Native, AttachedMode::Skb],
@@ -328,21 +352,50 @@ fn attach(key: Key, ifname: &str, mode: AttachMode) -> Result<Steering> {
         return Err(last_err.expect("at least one attempt was made"));
     };
 
-    let xsks = ebpf.take_map(XSKS_MAP).ok_or_else(|| missing_map(XSKS_MAP))?;
-    let xsks = XskMap::try_from(xsks).map_err(|e| from_aya(&e, XSKS_MAP))?;
-    let counters = ebpf.take_map(COUNTERS_MAP).ok_or_else(|| missing_map(COUNTERS_MAP))?;
-    let counters = PerCpuArray::try_from(counters).map_err(|e| from_aya(&e, COUNTERS_MAP))?;
+    Ok(loaded.into_steering(key, ifname, attached_mode, Some(link)))
+}
 
-    Ok(Steering {
-        link: Some(link),
-        key,
-        ifname: ifname.to_string(),
-        mode: attached_mode,
-        program_id,
-        xsks: Mutex::new(xsks),
-        counters,
-        ebpf: Mutex::new(ebpf),
-    })
+/// The steering object loaded and configured, not yet attached.
+struct Loaded {
+    ebpf: Ebpf,
+    program_id: u32,
+    xsks: XskMap<MapData>,
+    counters: PerCpuArray<MapData, RawCounters>,
+    control: Control,
+}
+
+impl Loaded {
+    fn load() -> Result<Loaded> {
+        let mut ebpf = load_xdp(STEER_OBJECT, PROGRAM_NAME, "steer.bpf.c")?;
+        let program_id = xdp_mut(&mut ebpf, PROGRAM_NAME)
+            .info()
+            .map_err(|e| from_aya(&e, "reading the steering program's id"))?
+            .id();
+        let xsks = ebpf.take_map(XSKS_MAP).ok_or_else(|| missing_map(XSKS_MAP))?;
+        let xsks = XskMap::try_from(xsks).map_err(|e| from_aya(&e, XSKS_MAP))?;
+        let counters = ebpf.take_map(COUNTERS_MAP).ok_or_else(|| missing_map(COUNTERS_MAP))?;
+        let counters = PerCpuArray::try_from(counters).map_err(|e| from_aya(&e, COUNTERS_MAP))?;
+        let mut control = Control::new(&mut ebpf)?;
+        // Zeroed maps would mean "no rules, pass everything"; until told
+        // otherwise we steer everything, as the plain data path expects.
+        // Done before attaching, so no packet sees the zeroed tables.
+        control.set_rules(&RuleSet::steer_all())?;
+        Ok(Loaded { ebpf, program_id, xsks, counters, control })
+    }
+
+    fn into_steering(self, key: Key, ifname: &str, mode: AttachedMode, link: Option<FdLink>) -> Steering {
+        Steering {
+            link,
+            key,
+            ifname: ifname.to_string(),
+            mode,
+            program_id: self.program_id,
+            xsks: Mutex::new(self.xsks),
+            counters: self.counters,
+            control: Mutex::new(self.control),
+            ebpf: Mutex::new(self.ebpf),
+        }
+    }
 }
 
 /// One attach attempt in one mode, through a bpf_link only.

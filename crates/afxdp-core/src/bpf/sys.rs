@@ -112,3 +112,15 @@ pub fn prog_test_run(prog_fd: std::os::fd::BorrowedFd<'_>, run: TestRun<'_>) -> 
     }
     Ok(TestRunResult { retval: attr.retval, duration_ns: attr.duration, data_size_out: attr.data_size_out })
 }
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns(), which
+/// the program compares TTL deadlines against.
+pub fn monotonic_ns() -> Result<u64> {
+    // SAFETY: timespec is plain data; all-zero is valid.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: clock_gettime writes one timespec into a live local.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return Err(Error::last_os("clock_gettime", "reading CLOCK_MONOTONIC"));
+    }
+    Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
