@@ -1,0 +1,58 @@
+/** `afxdp doctor` describes the lab veth correctly, and exits as `run` would. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { requirePrivileges } from '../helpers/priv.js';
+import { Daemon, runCli, withLabAndDir } from './cli-support.js';
+import type { DoctorReport } from '../../ts/cli/doctor.js';
+
+test('doctor describes the lab veth: driver, queues, MTU, native XDP, no zero-copy', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLabAndDir(2, async (lab) => {
+    const r = await runCli(['doctor', '-i', lab.dut.ifname, '--json'], { ns: lab.dut.ns });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as DoctorReport;
+    assert.equal(report.driver, 'veth');
+    assert.equal(report.queues, 2);
+    assert.equal(report.mtu, 1500);
+    assert.equal(report.nativeXdp, true);
+    assert.equal(report.zeroCopy, false, 'veth has no AF_XDP zero-copy');
+    assert.equal(report.xdpProgram, null);
+    assert.equal(report.exitCode, 0);
+    assert.ok(report.checks.every((c) => c.status !== 'fail'));
+    assert.equal(lab.xdpProgramId(lab.dut), null, 'the probe leaves nothing attached');
+
+    const text = await runCli(['doctor', '-i', lab.dut.ifname], { ns: lab.dut.ns });
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /driver veth/);
+    assert.match(text.stdout, /2 RX queues/);
+    assert.match(text.stdout, /can start on this interface/);
+  });
+});
+
+test('doctor exits as run would: busy 5, missing 4, MTU too large 7, no privileges 6', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLabAndDir(1, async (lab) => {
+    assert.equal((await runCli(['doctor', '-i', 'nosuch0'], { ns: lab.dut.ns })).code, 4);
+    assert.equal((await runCli(['doctor'], { ns: lab.dut.ns })).code, 2);
+
+    const d = new Daemon(['run', 'examples/reflector.ts', '-i', lab.dut.ifname, '--quiet'], lab.dut.ns);
+    try {
+      await d.ready();
+      const r = await runCli(['doctor', '-i', lab.dut.ifname], { ns: lab.dut.ns });
+      assert.equal(r.code, 5, r.stdout);
+      assert.match(r.stdout, /afxdp's steering program .* is attached/);
+    } finally {
+      await d.kill();
+    }
+
+    lab.exec(lab.dut, 'ip', ['link', 'set', 'dev', lab.dut.ifname, 'mtu', '3900']);
+    const mtu = await runCli(['doctor', '-i', lab.dut.ifname], { ns: lab.dut.ns });
+    assert.equal(mtu.code, 7, mtu.stdout);
+    assert.match(mtu.stdout, /MTU 3900 .* do not fit/);
+    lab.exec(lab.dut, 'ip', ['link', 'set', 'dev', lab.dut.ifname, 'mtu', '1500']);
+
+    const nobody = await runCli(['doctor', '-i', lab.dut.ifname, '--no-probe'], { ns: lab.dut.ns, asUser: 65534 });
+    assert.equal(nobody.code, 6, nobody.stdout);
+    assert.match(nobody.stdout, /missing CAP_NET_ADMIN/);
+  });
+});
