@@ -14,3 +14,4 @@ export type { ErrorCode } from './errors.js';
 export { enterNetns } from './netns.js';
 export { Lab } from './lab.js';
 export type { LabOptions, LabEnd } from './lab.js';
+export * from './packet/index.js';
