@@ -358,18 +358,22 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
 
   const daemon = new Daemon(settings, path, log);
-  let stopping = false;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
 
   // Signals are caught from the start, so a SIGTERM during start-up still
   // leads to a clean stop.
   let stopRequested: number | null = null;
+  let firstSignalAt = 0;
   const onStop = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    // A repeat within a second is the same request delivered twice (a
+    // terminal and a wrapper both forwarding Ctrl-C); a later one insists.
+    if (stopRequested !== null) {
+      if (performance.now() - firstSignalAt < 1000) return;
       log(`${signal} again: exiting at once`);
       process.exit(ExitCode.Failure);
     }
+    firstSignalAt = performance.now();
     stopRequested = ExitCode.Ok;
     resolveExit(ExitCode.Ok);
   };
@@ -459,7 +463,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 
   async function shutdown(code: number): Promise<number> {
-    stopping = true;
     if (ticker) clearInterval(ticker);
     watcher?.close();
     const last = await daemon.collect().catch(() => []);
