@@ -158,7 +158,9 @@ pub struct UmemGroup {
     // Sockets must go before the UMEM they reference, and the UMEM before the
     // memory: fields drop in declaration order.
     ports: Vec<Option<PortRings>>,
-    umem: Umem,
+    /// The registration; None once closed (the socket is released then,
+    /// not when JavaScript garbage-collects this object).
+    umem: Option<Umem>,
     umem_config: UmemConfig,
     /// Whether the UMEM's first socket got zero-copy (set by the first bind).
     umem_zero_copy: Option<bool>,
@@ -230,7 +232,7 @@ impl UmemGroup {
         let umem = register_umem(&config, &area)?;
         Ok(UmemGroup {
             ports: Vec::new(),
-            umem,
+            umem: Some(umem),
             umem_config: config,
             umem_zero_copy: None,
             frames: FrameTable::new(opts.frames, opts.frame_size),
@@ -379,13 +381,14 @@ impl UmemGroup {
             // socket bound before others share it), so on a retry the
             // still-unused UMEM is registered anew.
             if first && attempt > 0 {
-                self.umem = register_umem(&self.umem_config, &self.area)?;
+                self.umem = Some(register_umem(&self.umem_config, &self.area)?);
             }
-            let socket = if first { Socket::with_shared(&info, &self.umem) } else { Socket::new(&info) }
+            let umem = self.umem.as_ref().ok_or_else(|| Error::new(ErrorCode::Closed, "this UMEM is closed"))?;
+            let socket = if first { Socket::with_shared(&info, umem) } else { Socket::new(&info) }
                 .map_err(|e| {
                     Error::syscall_needing("socket(AF_XDP)", xdp_errno(e), "CAP_NET_RAW", "creating an AF_XDP socket")
                 })?;
-            let device = self.umem.fq_cq(&socket).map_err(|e| {
+            let device = umem.fq_cq(&socket).map_err(|e| {
                 let errno = xdp_errno(e);
                 if errno == libc::EINVAL {
                     Error::new(
@@ -401,11 +404,10 @@ impl UmemGroup {
                 tx_size: std::num::NonZeroU32::new(opts.ring_size),
                 bind_flags: mode_flag,
             };
-            let user = self
-                .umem
+            let user = umem
                 .rx_tx(&socket, &config)
                 .map_err(|e| Error::syscall("setsockopt(XDP_RX_RING)", xdp_errno(e), "setting up RX/TX rings"))?;
-            match self.umem.bind(&user) {
+            match umem.bind(&user) {
                 Ok(()) => {
                     self.umem_zero_copy = Some(zero_copy);
                     return Ok((user, device, zero_copy));
@@ -744,6 +746,9 @@ impl UmemGroup {
         for i in 0..self.ports.len() {
             let _ = self.close_port(i);
         }
+        // Release the registration now; the memory itself goes when the
+        // last view of it (our Arc, JavaScript's ArrayBuffer) is dropped.
+        self.umem = None;
         self.closed = true;
     }
 
