@@ -11,7 +11,11 @@ import type { Packet } from '../../ts/packet-view.js';
 import { PcapWriter } from '../../ts/packet/pcap.js';
 import { readCapture } from '../../ts/packet/capture.js';
 import { udpFrame } from '../helpers/frames.js';
-import reflect from '../../examples/reflector.js';
+import reflectorModule from '../../examples/reflector.js';
+import type { Handler } from '../../ts/port.js';
+
+// The example imports 'afxdp' (the built package types); at run time it is this tree.
+const reflect = reflectorModule as unknown as Handler;
 
 const bin = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', 'bin', 'afxdp.js');
 
