@@ -43,7 +43,9 @@ function pick(mod: Record<string, unknown>, name: string): unknown {
  */
 export async function loadHandlerModule<Ctx = unknown>(path: string, generation = 0): Promise<HandlerModule<Ctx>> {
   const url = pathToFileURL(path);
-  if (generation > 0) url.searchParams.set('afxdp-reload', String(generation));
+  // Marks the handler for the loader hooks (ts/cli/alias-hooks.mjs); a new
+  // value per reload makes a fresh module instance.
+  url.searchParams.set('afxdp-handler', String(generation));
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url.href)) as Record<string, unknown>;

@@ -1,0 +1,73 @@
+/** Every example handler, offline with runHandler (the live runs are in test/priv/cli-*.test.ts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runHandler } from '../../ts/replay.js';
+import type { Handler } from '../../ts/port.js';
+import { udpFrame } from '../helpers/frames.js';
+import * as reflector from '../../examples/reflector.js';
+import * as udpDrop from '../../examples/udp-drop.js';
+import * as firewall from '../../examples/firewall.js';
+
+// The examples import 'afxdp' (the package's types); at run time it is this tree.
+const h = (m: { default: unknown }) => m.default as Handler;
+
+function udp(o: { dstPort: number; srcIp?: string; length?: number; seed?: number }): Uint8Array {
+  return udpFrame({
+    dstMac: '02:00:00:00:00:01', srcMac: '02:00:00:00:00:02', srcIp: o.srcIp ?? '192.0.2.2', dstIp: '192.0.2.1',
+    srcPort: 40000, dstPort: o.dstPort, length: o.length ?? 80, seed: o.seed ?? 1,
+  });
+}
+
+function icmpFrame(): Uint8Array {
+  const f = udp({ dstPort: 1 });
+  f[23] = 1; // protocol ICMP (checksums do not matter to the handlers)
+  return f;
+}
+
+test('reflector: swaps MACs, IPs and UDP ports of UDP frames; drops the rest', () => {
+  const f = udp({ dstPort: 9 });
+  const r = runHandler(h(reflector), [f, icmpFrame(), new Uint8Array(30)]);
+  assert.deepEqual(r.verdicts, ['tx', 'drop', 'drop']);
+  const out = r.sent[0]!;
+  const expected = f.slice();
+  expected.set(f.subarray(6, 12), 0);
+  expected.set(f.subarray(0, 6), 6);
+  expected.set(f.subarray(30, 34), 26);
+  expected.set(f.subarray(26, 30), 30);
+  expected.set(f.subarray(36, 38), 34);
+  expected.set(f.subarray(34, 36), 36);
+  assert.deepEqual(out, expected, 'only the swapped fields changed; checksums stay valid');
+});
+
+test('udp-drop: drops UDP to port 9, sends the rest back with MACs swapped', () => {
+  const r = runHandler(h(udpDrop), [udp({ dstPort: 9 }), udp({ dstPort: 53 }), icmpFrame()]);
+  assert.deepEqual(r.verdicts, ['drop', 'tx', 'tx']);
+  assert.deepEqual(r.sent[0]!.subarray(0, 6), Uint8Array.of(2, 0, 0, 0, 0, 2));
+});
+
+test('firewall: first-match rules, default deny, per-rule counters; tx with one interface', () => {
+  firewall.hits.fill(0);
+  const frames = [
+    udp({ dstPort: 53 }), // allow-dns
+    udp({ dstPort: 9 }), // no rule: default deny
+    udp({ dstPort: 5000 }), // allow-high-udp
+    udp({ dstPort: 53, srcIp: '198.51.100.7' }), // deny-blocked-net first
+    icmpFrame(), // allow-icmp
+  ];
+  const r = runHandler(h(firewall), frames, { setup: (ctx) => firewall.setup(ctx as never) });
+  assert.deepEqual(r.verdicts, ['tx', 'drop', 'tx', 'drop', 'tx']);
+  const byName = Object.fromEntries(firewall.rules.map((rule, i) => [rule.name, firewall.hits[i]]));
+  assert.deepEqual(byName, { 'deny-blocked-net': 1, 'allow-dns': 1, 'allow-high-udp': 1, 'allow-icmp': 1, 'allow-https': 0 });
+  assert.equal(firewall.hits[firewall.rules.length], 1, 'one default deny');
+});
+
+test('firewall: with two interfaces it forwards to the other one', () => {
+  const r = runHandler(h(firewall), [udp({ dstPort: 53 }), { data: udp({ dstPort: 53 }), interface: 'out0' }, udp({ dstPort: 9 })], {
+    interfaces: ['in0', 'out0'],
+    setup: (ctx) => firewall.setup(ctx as never),
+  });
+  assert.deepEqual(r.verdicts, ['forward', 'forward', 'drop']);
+  assert.deepEqual(r.outcomes.map((o) => o.out), ['out0', 'in0', null]);
+  assert.deepEqual(r.sent[0], udp({ dstPort: 53 }), 'forwarded unchanged');
+  firewall.setup({ interfaces: ['x'], ports: {}, queue: 0, generation: 0, log: () => undefined } as never); // back to one-interface mode
+});
