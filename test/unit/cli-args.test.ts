@@ -133,7 +133,7 @@ function workerStats(rx: number): WorkerStats {
   return {
     queue: 0,
     ports: [{
-      interface: 'eth0', queue: 0, rx, tx: rx - 1, dropped: 1, forwarded: 0, sent: 0, handlerErrors: 0, txRingFullDrops: 0, xdp,
+      interface: 'eth0', queue: 0, rx, tx: rx - 1, dropped: 1, forwarded: 0, sent: 0, handlerErrors: 0, invalidVerdicts: 0, txRingFullDrops: 0, xdp,
       frames: { fillRing: 10, rxRing: 0, handler: 0, txRing: 0, completionRing: 0 }, attachMode: 'native', zeroCopy: false,
     }],
     handler: { calls: rx, errors: 0, samples: 1, sampledNs: 100, generation: 0, reloadFailures: 0 },
