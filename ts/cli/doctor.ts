@@ -209,13 +209,14 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
   const missing: string[] = [];
   if (!has(caps, CAP.NET_ADMIN)) missing.push('CAP_NET_ADMIN');
   if (!has(caps, CAP.BPF) && !has(caps, CAP.SYS_ADMIN)) missing.push('CAP_BPF');
+  if (!has(caps, CAP.PERFMON) && !has(caps, CAP.SYS_ADMIN)) missing.push('CAP_PERFMON');
   if (!has(caps, CAP.NET_RAW)) missing.push('CAP_NET_RAW');
   if (missing.length === 0) {
-    add({ name: 'privileges', status: 'ok', detail: `${root ? 'root' : `uid ${process.getuid?.()}`} with CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW${has(caps, CAP.IPC_LOCK) ? ', CAP_IPC_LOCK' : ''}` });
+    add({ name: 'privileges', status: 'ok', detail: `${root ? 'root' : `uid ${process.getuid?.()}`} with CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON, CAP_NET_RAW${has(caps, CAP.IPC_LOCK) ? ', CAP_IPC_LOCK' : ''}` });
   } else {
     add({
       name: 'privileges', status: 'fail', detail: `missing ${missing.join(', ')}`,
-      fix: 'run as root, or grant the capabilities: setcap / systemd AmbientCapabilities=CAP_NET_ADMIN CAP_BPF CAP_NET_RAW CAP_IPC_LOCK',
+      fix: 'run as root, or grant the capabilities: setcap / systemd AmbientCapabilities=CAP_NET_ADMIN CAP_BPF CAP_PERFMON CAP_NET_RAW CAP_IPC_LOCK',
       exitCode: ExitCode.Permission,
     });
   }

@@ -17,7 +17,7 @@ export const ExitCode = {
   NoSuchInterface: 4,
   /** The interface or queue is busy: another XDP program or AF_XDP socket holds it. */
   Busy: 5,
-  /** Not root, or missing CAP_NET_ADMIN / CAP_BPF / CAP_NET_RAW / CAP_IPC_LOCK, or RLIMIT_MEMLOCK too low. */
+  /** Not root, or missing CAP_NET_ADMIN / CAP_BPF / CAP_PERFMON / CAP_NET_RAW / CAP_IPC_LOCK, or RLIMIT_MEMLOCK too low. */
   Permission: 6,
   /** The interface cannot do what was asked (native mode, zero-copy, MTU against frame size). */
   Unsupported: 7,
@@ -77,7 +77,7 @@ export function hintFor(code: string | undefined, context: { interface?: string 
     case 'ERR_QUEUE_BUSY':
       return 'another AF_XDP socket is bound to that queue (another afxdp run?); stop it or choose other --queues';
     case 'ERR_NOT_PERMITTED':
-      return 'run as root, or grant CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW and CAP_IPC_LOCK (see docs/cli.md)';
+      return 'run as root, or grant CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON, CAP_NET_RAW and CAP_IPC_LOCK (see docs/cli.md)';
     case 'ERR_MEMLOCK_LIMIT':
       return 'raise RLIMIT_MEMLOCK (`ulimit -l unlimited`, systemd LimitMEMLOCK=infinity) or grant CAP_IPC_LOCK, or use fewer --frames';
     case 'ERR_ZEROCOPY_UNSUPPORTED':
