@@ -140,3 +140,42 @@ test('SIGHUP reloads the handler mid-traffic; counters before and after add up t
     }
   });
 });
+
+test('--queues picks queues, a throwing handler counts errors and logs why, --watch reloads on change', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLabAndDir(2, async (lab, dir) => {
+    const handler = join(dir, 'w.mts');
+    // Throws on frames whose UDP destination port is odd.
+    writeFileSync(handler, `
+      export default function (p) {
+        if (p.u16(36) % 2 === 1) throw new Error('odd port ' + p.u16(36));
+        return 0;
+      }
+    `);
+    const d = new Daemon(['run', handler, '-i', lab.dut.ifname, '--queues', '1', '--watch', '--status-interval', '0'], lab.dut.ns);
+    try {
+      await d.ready();
+      assert.match(d.stderr, /on afx0\/1 native copy \(pid/, 'only queue 1 served');
+      const ends = { dutMac: lab.dut.mac, peerMac: lab.peer.mac };
+      const even = variedUdpFrames(40, ends, 8);
+      const odd = variedUdpFrames(40, ends, 9);
+      await peer(lab, { send: [...even, ...odd] });
+      await d.waitFor(/warn: q1: handler threw \(frame dropped\): Error: odd port 9/);
+
+      writeFileSync(handler, SWAP_MACS);
+      await d.waitFor(/file changed: reloading/);
+      await d.waitFor(/handler reloaded on 1 worker/);
+      const r = await d.stop();
+      assert.equal(r.code, 0, r.stderr);
+      const totals = finalTotals(r.stdout);
+      assert.deepEqual([...totals.keys()], ['afx0/1']);
+      const q1 = totals.get('afx0/1')!;
+      // Frames that arrived on queue 0 went to the kernel (no socket there).
+      assert.ok(q1.rx! <= even.length + odd.length);
+      assert.ok(q1.err! > 0 && q1.err! <= odd.length);
+      assert.equal(q1.drop, q1.rx, 'errors drop the frame too');
+    } finally {
+      await d.kill();
+    }
+  });
+});
