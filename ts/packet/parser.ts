@@ -65,24 +65,8 @@ const PROTO_TCP = 6;
 const PROTO_UDP = 17;
 const PROTO_ICMP = 1;
 const PROTO_ICMPV6 = 58;
-
-/**
- * Fast-path check of a UDP or TCP header at `l4` inside `[l4, l3End)`: the
- * payload offset if the header is whole and sane, else -1 (the caller then
- * takes the full parser). A function of its own to keep `parse` small.
- */
-function fastPayload(dv: DataView<ArrayBufferLike>, proto: number, l4: number, l3End: number): number {
-  if (proto === PROTO_UDP) {
-    if (l4 + 8 > l3End) return -1;
-    const l4End = l4 + dv.getUint16(l4 + 4);
-    return l4End >= l4 + 8 && l4End <= l3End ? l4 + 8 : -1;
-  }
-  if (proto === PROTO_TCP && l4 + 20 <= l3End) {
-    const payload = l4 + ((dv.getUint8(l4 + 12) >>> 4) << 2);
-    return payload >= l4 + 20 && payload <= l3End ? payload : -1;
-  }
-  return -1;
-}
+const SLOW = 0;
+const FAST = 1;
 
 export class PacketParser {
   /** The array last parsed (kept so getters can read live, edited bytes). */
@@ -138,10 +122,10 @@ export class PacketParser {
   srcIPv4 = -1;
   /** IPv4 destination as an unsigned 32-bit number, or -1 (see `srcIPv4`). */
   dstIPv4 = -1;
+  /** A DataView over `bytes`. */
   private view: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer);
-  private viewOf: Uint8Array = EMPTY;
-  /** Did the last parse take the fast path (so its constant fields are already set)? */
-  private lastFast = false;
+  /** FAST when the last parse took the fast path (so its constant fields are already set), else SLOW. */
+  private mode = SLOW;
   /** TCP or UDP source port, or -1. Read at parse time like `srcIPv4`; the cursor edits keep it current. */
   srcPort = -1;
   /** TCP or UDP destination port, or -1 (see `srcPort`). */
@@ -152,24 +136,29 @@ export class PacketParser {
    * `length` may be smaller than the array (a UMEM frame, a snapped record).
    */
   parse(bytes: Uint8Array, length: number = bytes.length, offset = 0): ParseStatus {
-    let end = offset + length;
-    if (end > bytes.length) end = bytes.length;
-    // Fast path, kept under V8's inlining limit so it compiles into the
-    // handler's loop: an untagged, unfragmented IPv4 packet carrying a whole
-    // UDP or TCP header. Anything else (or any doubt) takes the full parser,
-    // which starts over. Both set every field.
-    if ((offset >>> 0) === offset && offset + 42 <= end) {
+    const end = offset + length;
+    // Fast path, kept under V8's inlining limit (460 bytes of bytecode) so it
+    // compiles into the handler's loop: an untagged, unfragmented IPv4 packet
+    // carrying a whole UDP or TCP header, inside the array. Three loads check
+    // EtherType + version + IHL, the IP length and flags + fragment offset +
+    // protocol. Anything else (or any doubt) takes the full parser, which
+    // starts over. Both set every field.
+    if ((offset >>> 0) === offset && offset + 42 <= end && end <= bytes.length) {
       let dv = this.view;
-      if (this.viewOf !== bytes) dv = this.makeView(bytes);
-      if (dv.getUint16(offset + 12) === ETH_IPV4) {
-        const l3 = offset + 14;
-        const vihl = dv.getUint8(l3);
-        const l4 = l3 + ((vihl & 15) << 2);
-        const l3End = l3 + dv.getUint16(l3 + 2);
-        const proto = dv.getUint8(l3 + 9);
-        if (vihl >= 0x45 && vihl <= 0x4f && l3End <= end && (dv.getUint16(l3 + 6) & 0x3fff) === 0) {
-          const payload = fastPayload(dv, proto, l4, l3End);
-          if (payload >= 0) return this.setFast(bytes, dv, offset, end, l3, l3End, proto, l4, payload);
+      if (this.bytes !== bytes) dv = this.bind(bytes);
+      const w = dv.getUint32(offset + 12); // EtherType, version + IHL, DSCP/ECN
+      const l3 = offset + 14;
+      const l3End = l3 + dv.getUint16(offset + 16);
+      const f = dv.getUint32(offset + 20); // flags + fragment offset, TTL, protocol
+      const l4 = l3 + ((w >>> 6) & 60);
+      const proto = f & 255;
+      const udp = proto === PROTO_UDP;
+      const min = udp ? 8 : 20;
+      if (((w >>> 8) - 0x080045) >>> 0 <= 10 && (f & 0x3fff0000) === 0 && l3End <= end && (udp || proto === PROTO_TCP) && l4 + min <= l3End) {
+        const l4End = udp ? l4 + dv.getUint16(l4 + 4) : l3End;
+        const payload = udp ? l4 + 8 : l4 + ((dv.getUint8(l4 + 12) >>> 4) << 2);
+        if (payload >= l4 + min && payload <= l4End && l4End <= l3End) {
+          return this.setFast(dv, offset, end, l3, l3End, proto, l4, l4End, payload);
         }
       }
     }
@@ -184,53 +173,60 @@ export class PacketParser {
     return this.parse(frame.buffer, frame.length, frame.offset);
   }
 
-  /** Every field for a packet the fast path accepted (a separate method to keep `parse` small enough to inline). */
-  private setFast(b: Uint8Array, dv: DataView<ArrayBufferLike>, offset: number, end: number, l3: number, l3End: number, proto: number, l4: number, payload: number): ParseStatus {
-    // Fields that are the same for every fast-path packet are stored only
-    // when the previous parse took the slow path: a run of ordinary packets
-    // then costs half the stores.
-    if (!this.lastFast) {
-      this.status = OK;
-      this.vlanCount = 0;
-      this.vlanOffset = -1;
-      this.etherType = ETH_IPV4;
-      this.ipVersion = 4;
-      this.fragmentOffset = 0;
-      this.moreFragments = false;
-      this.fragmentHeaderOffset = -1;
-      this.extensionCount = 0;
-      this.lastFast = true;
-    }
-    this.bytes = b;
+  /** Every per-packet field for a packet the fast path accepted (a method of its own to keep `parse` under V8's inlining limit). */
+  private setFast(dv: DataView<ArrayBufferLike>, offset: number, end: number, l3: number, l3End: number, proto: number, l4: number, l4End: number, payload: number): ParseStatus {
+    // All loads before any store: a store to the cursor may alias the
+    // DataView's fields for V8, which would then reload them.
+    const src = dv.getUint32(l3 + 12);
+    const dst = dv.getUint32(l3 + 16);
+    const sp = dv.getUint16(l4);
+    const dp = dv.getUint16(l4 + 2);
+    if (this.mode !== FAST) this.setFastConstants();
     this.l2Offset = offset;
     this.end = end;
     this.l3Offset = l3;
     this.l3End = l3End;
     this.l4Protocol = proto;
     this.l4Offset = l4;
-    this.l4End = proto === PROTO_UDP ? l4 + dv.getUint16(l4 + 4) : l3End;
+    this.l4End = l4End;
     this.payloadOffset = payload;
-    this.srcIPv4 = dv.getUint32(l3 + 12);
-    this.dstIPv4 = dv.getUint32(l3 + 16);
-    this.srcPort = dv.getUint16(l4);
-    this.dstPort = dv.getUint16(l4 + 2);
+    this.srcIPv4 = src;
+    this.dstIPv4 = dst;
+    this.srcPort = sp;
+    this.dstPort = dp;
     return OK;
   }
 
+  /** The fields every fast-path packet shares, stored only when the previous parse took the slow path. */
+  private setFastConstants(): void {
+    this.mode = FAST;
+    this.status = OK;
+    this.vlanCount = 0;
+    this.vlanOffset = -1;
+    this.etherType = ETH_IPV4;
+    this.ipVersion = 4;
+    this.fragmentOffset = 0;
+    this.moreFragments = false;
+    this.fragmentHeaderOffset = -1;
+    this.extensionCount = 0;
+  }
+
   /**
-   * A DataView over `bytes`, made once per distinct array: the port's UMEM
-   * view never changes, so a handler's parses allocate nothing; parsing a new
-   * array each time (pcap records) costs one small object per array.
+   * Make `bytes` the array the cursor reads, with a DataView over it, made
+   * once per distinct array: the port's UMEM view never changes, so a
+   * handler's parses allocate nothing; parsing a new array each time (pcap
+   * records) costs one small object per array.
    */
-  private makeView(bytes: Uint8Array): DataView<ArrayBufferLike> {
-    this.viewOf = bytes;
+  private bind(bytes: Uint8Array): DataView<ArrayBufferLike> {
+    this.bytes = bytes;
     return (this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
   /** The full parser: every EtherType, VLAN stack, IPv6 extension chain and malformation. */
   private parseSlow(bytes: Uint8Array, end: number, offset: number): ParseStatus {
-    this.lastFast = false;
-    this.bytes = bytes;
+    if (end > bytes.length) end = bytes.length;
+    this.mode = SLOW;
+    if (this.bytes !== bytes) this.bind(bytes);
     // Arguments that make no frame (NaN, negative, fractional, end before
     // start) parse as an empty frame at offset 0: Truncated, nothing read.
     if (!(offset >= 0 && end >= offset) || offset !== Math.floor(offset) || end !== Math.floor(end)) {
