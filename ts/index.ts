@@ -15,3 +15,6 @@ export { enterNetns } from './netns.js';
 export { Lab } from './lab.js';
 export type { LabOptions, LabEnd } from './lab.js';
 export * from './packet/index.js';
+export { runHandler, HandlerHarness } from './replay.js';
+export type { RunHandlerResult, RunHandlerOptions, FrameOutcome, FrameInput, VerdictName, OfflinePort } from './replay.js';
+export type { HandlerContext } from './cli/context.js';

@@ -34,6 +34,12 @@ export type Handler = (packet: Packet) => Verdict;
 
 export interface RunOptions {
   signal?: AbortSignal;
+  /**
+   * Called after each batch with its frame count and the time the handler
+   * calls of the batch took, in nanoseconds (for metrics). Costs two clock
+   * reads per batch; leave unset when not needed.
+   */
+  onBatch?: (frames: number, handlerNs: number) => void;
 }
 
 export interface XdpSocketStats {
@@ -128,7 +134,7 @@ export class Port implements PacketOwner {
     this.#stopRequested = false;
     const onAbort = () => this.#requestStop();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const loop = this.#receiveLoop(handler).finally(() => {
+    const loop = this.#receiveLoop(handler, options.onBatch).finally(() => {
       signal?.removeEventListener('abort', onAbort);
       this.#loop = null;
     });
@@ -141,7 +147,7 @@ export class Port implements PacketOwner {
     this.#waiter.wake();
   }
 
-  async #receiveLoop(handler: Handler): Promise<void> {
+  async #receiveLoop(handler: Handler, onBatch?: RunOptions['onBatch']): Promise<void> {
     const umem = this.umem.native;
     const index = this.index;
     const batchSize = this.batchSize;
@@ -165,6 +171,7 @@ export class Port implements PacketOwner {
           continue;
         }
         idle = 0;
+        const started = onBatch ? performance.now() : 0;
         for (let i = 0; i < n; i++) {
           packet._moveTo(table[2 * i]!, table[2 * i + 1]!);
           let verdict: unknown;
@@ -180,6 +187,7 @@ export class Port implements PacketOwner {
           verdicts[i] = verdict as number;
           table[2 * i + 1] = packet.length;
         }
+        if (onBatch) onBatch(n, (performance.now() - started) * 1e6);
         umem.commit(index, table, verdicts);
         if (++batches >= BATCHES_PER_YIELD) {
           batches = 0;

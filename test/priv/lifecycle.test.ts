@@ -151,3 +151,15 @@ test('without privileges open fails with ERR_NOT_PERMITTED naming the capability
     assert.equal(lab.xdpProgramId(lab.dut), null);
   });
 });
+
+test('a queue can be opened again in the same process after close()', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLab({}, async (lab) => {
+    for (let i = 0; i < 3; i++) {
+      const port = await open({ interface: lab.dut.ifname });
+      assert.equal(port.frameAccounting().consistent, true);
+      await port.close();
+    }
+    assert.equal(lab.xdpProgramId(lab.dut), null);
+  });
+});
