@@ -21,6 +21,11 @@ export interface LabOptions {
   mtu?: number;
   /** veth pairs between the namespaces (default 1; at most 2). */
   pairs?: number;
+  /**
+   * Keep the lab when this process exits (`afxdp lab up`). By default a lab
+   * is deleted with the process that made it, whatever ends it.
+   */
+  persist?: boolean;
 }
 
 export interface LabPair {
@@ -72,7 +77,7 @@ export class Lab {
     const tag = options.name ?? `${process.pid}-${labCounter++}`;
     const queues = options.queues ?? 1;
     const lab = new Lab(tag, queues, options.pairs ?? 1);
-    liveLabs.add(lab);
+    if (!options.persist) liveLabs.add(lab);
     try {
       lab.#build(options);
     } catch (err) {
