@@ -44,56 +44,66 @@ struct afxdp_counters {
 #define AFXDP_ACT_DROP	2	/* dropped in XDP */
 
 /*
- * Rules are a little postfix program per rule, evaluated over facts parsed
- * from the packet, with a stack of booleans kept as bits of a u64. A rule's
- * instructions end with AFXDP_OP_END, which applies the rule's action if the
- * top of the stack is true; the first rule that matches wins, otherwise the
- * rule set's default action applies. User space validates stack depth.
+ * Rules are classified with bit vectors, so the cost per packet does not
+ * grow with the number of rules. User space turns each rule into one or
+ * more "terms" (a disjunctive normal form); each term is a bit, and each
+ * term is a conjunction of conditions on single fields. For every field and
+ * every value it can take, user space precomputes the bitmap of the terms
+ * that accept it. The program looks each field of the packet up, ANDs the
+ * bitmaps, and the lowest bit left is the first matching term (terms are
+ * numbered in rule order). Fields no term constrains are not looked up.
+ * "None" stands for a field the packet lacks (not IP, untagged, no ports).
  */
-#define AFXDP_OP_TRUE		0	/* push true */
-#define AFXDP_OP_ETHERTYPE	1	/* push ethertype (after VLAN tags) == lo */
-#define AFXDP_OP_VLAN		2	/* push: tagged and lo <= outer VLAN id <= hi */
-#define AFXDP_OP_IPVER		3	/* push: IP version == arg */
-#define AFXDP_OP_PROTO		4	/* push: IP and L4 protocol (after IPv6 ext headers) == arg */
-#define AFXDP_OP_SRC_SET	5	/* push: source address in prefix set arg */
-#define AFXDP_OP_DST_SET	6	/* push: destination address in prefix set arg */
-#define AFXDP_OP_SPORT		7	/* push: has ports and lo <= source port <= hi */
-#define AFXDP_OP_DPORT		8	/* push: has ports and lo <= destination port <= hi */
-#define AFXDP_OP_NOT		9	/* top = !top */
-#define AFXDP_OP_AND		10	/* pop a, b; push a && b */
-#define AFXDP_OP_OR		11	/* pop a, b; push a || b */
-#define AFXDP_OP_END		12	/* pop; if true: action arg, rule number lo */
+#define AFXDP_MAX_TERMS		64
+#define AFXDP_MAX_RULES		64
 
-struct afxdp_insn {
-	__u8 op;
-	__u8 arg;
-	__u16 lo;
-	__u16 hi;
-	__u16 pad;
-};
-#define AFXDP_INSN_SIZE 8
+/* Fields (bits of afxdp_ruleset.needs). */
+#define AFXDP_F_ETHERTYPE	(1 << 0)
+#define AFXDP_F_VLAN		(1 << 1)
+#define AFXDP_F_IPVER		(1 << 2)
+#define AFXDP_F_PROTO		(1 << 3)
+#define AFXDP_F_SRC		(1 << 4)
+#define AFXDP_F_DST		(1 << 5)
+#define AFXDP_F_SPORT		(1 << 6)
+#define AFXDP_F_DPORT		(1 << 7)
 
-#define AFXDP_MAX_INSNS		512
-#define AFXDP_MAX_RULES		128
-#define AFXDP_MAX_SETS		64
-
-/* Which prefix-set lookups the rules need (skip the others). */
-#define AFXDP_NEED_SRC_SET	1
-#define AFXDP_NEED_DST_SET	2
+/*
+ * Per-value bitmaps of one table, in one mmapable ARRAY of u64
+ * (afxdp_field_bits), at index table * AFXDP_FIELD_TABLE + offset + value.
+ */
+#define AFXDP_FB_SPORT		0
+#define AFXDP_FB_DPORT		65536
+#define AFXDP_FB_VLAN		131072
+#define AFXDP_FB_PROTO		(131072 + 4096)
+#define AFXDP_FIELD_TABLE	(131072 + 4096 + 256)
 
 /*
  * One of two rule tables (double buffering): user space writes the inactive
  * table, then bumps afxdp_config.gen, whose low bit selects the active one.
  */
 struct afxdp_ruleset {
+	__u64 terms;		/* bits of the terms in use */
+	__u64 ipver[3];		/* terms accepting: not IP, IPv4, IPv6 */
+	__u64 vlan_none;	/* terms accepting an untagged frame */
+	__u64 proto_none;	/* ... a non-IP frame's protocol */
+	__u64 sport_none;	/* ... a frame without ports */
+	__u64 dport_none;
+	__u64 src_miss;		/* ... a source address in no prefix (or not IP) */
+	__u64 dst_miss;
+	__u64 ethertype_other;	/* ... an EtherType not in afxdp_ethertypes */
+	__u32 needs;		/* AFXDP_F_*: the fields to look up */
 	__u8 default_action;
-	__u8 needs;		/* AFXDP_NEED_* */
-	__u16 ninsns;
-	__u16 nrules;
-	__u16 pad;
-	struct afxdp_insn insns[AFXDP_MAX_INSNS];
+	__u8 pad[3];
+	__u8 rule_of_term[AFXDP_MAX_TERMS];
+	__u8 action_of_term[AFXDP_MAX_TERMS];
 };
-#define AFXDP_RULESET_SIZE (8 + AFXDP_MAX_INSNS * AFXDP_INSN_SIZE)
+#define AFXDP_RULESET_SIZE (8 * 11 + 8 + 2 * AFXDP_MAX_TERMS)
+
+/* afxdp_ethertypes key: the table and an EtherType; value: terms bitmap. */
+struct afxdp_ethertype_key {
+	__u32 table;
+	__u32 ethertype;
+};
 
 /* Per-rule counters: index table * AFXDP_RULE_SLOTS + rule; the last slot of a table is the default action. */
 #define AFXDP_RULE_SLOTS (AFXDP_MAX_RULES + 1)
@@ -111,14 +121,14 @@ struct afxdp_config {
 };
 
 /*
- * Prefix sets for rules: LPM tries whose keys start with the rule table, so
- * both tables live in one trie. The value is the bitmap of the sets whose
- * prefixes cover the key (user space folds shorter covering prefixes in,
- * because the trie only returns the longest match).
+ * Source and destination prefixes of the rules: LPM tries whose keys start
+ * with the rule table and direction, so all four live in one trie per family. The value is the
+ * bitmap of the terms that accept an address whose longest match is this
+ * prefix (user space evaluates each term's prefix conditions for it).
  */
 struct afxdp_set_key4 {
 	__u32 prefixlen;	/* 32 (table) + prefix length */
-	__u32 table;
+	__u32 table;		/* table * 2 + (0 source, 1 destination) */
 	__u8 addr[4];
 };
 struct afxdp_set_key6 {
@@ -179,7 +189,6 @@ _Static_assert(sizeof(struct afxdp_counters) == AFXDP_COUNTERS_SIZE,
 	       "struct afxdp_counters changed: update the Rust mirror");
 _Static_assert(sizeof(struct afxdp_tg_config) == AFXDP_TG_CONFIG_SIZE,
 	       "struct afxdp_tg_config changed: update the Rust mirror");
-_Static_assert(sizeof(struct afxdp_insn) == AFXDP_INSN_SIZE, "struct afxdp_insn changed");
 _Static_assert(sizeof(struct afxdp_ruleset) == AFXDP_RULESET_SIZE, "struct afxdp_ruleset changed");
 _Static_assert(sizeof(struct afxdp_flow_key) == 40, "struct afxdp_flow_key changed");
 _Static_assert(sizeof(struct afxdp_flow_value) == 32, "struct afxdp_flow_value changed");

@@ -60,9 +60,25 @@ struct {
 	__type(value, struct afxdp_rule_stats);
 } afxdp_rule_stats SEC(".maps");
 
+/* Written by user space through mmap: 65,536-entry port tables. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * AFXDP_FIELD_TABLE);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} afxdp_field_bits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct afxdp_ethertype_key);
+	__type(value, __u64);
+} afxdp_ethertypes SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 65536);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct afxdp_set_key4);
 	__type(value, __u64);
@@ -70,7 +86,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 65536);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct afxdp_set_key6);
 	__type(value, __u64);
@@ -340,135 +356,95 @@ static __always_inline int offloaded(struct facts *f, __u64 len)
 	return v->action == AFXDP_ACT_DROP ? AFXDP_ACT_DROP : AFXDP_ACT_PASS;
 }
 
-/* Bitmap of the prefix sets of table `table` containing the address. */
-static __always_inline __u64 set_bits(struct facts *f, __u32 table, const __u8 *addr)
+/*
+ * Terms accepting the address (`miss` when no prefix covers it). `which` is
+ * table * 2 + 0 for the source, + 1 for the destination.
+ */
+static __always_inline __u64 addr_bits(struct facts *f, __u32 which, const __u8 *addr, __u64 miss)
 {
 	__u64 *bits;
 
 	if (f->ipver == 4) {
-		struct afxdp_set_key4 k = { .prefixlen = 64, .table = table };
+		struct afxdp_set_key4 k = { .prefixlen = 64, .table = which };
 
 		__builtin_memcpy(k.addr, addr, 4);
 		bits = bpf_map_lookup_elem(&afxdp_sets4, &k);
 	} else if (f->ipver == 6) {
-		struct afxdp_set_key6 k = { .prefixlen = 160, .table = table };
+		struct afxdp_set_key6 k = { .prefixlen = 160, .table = which };
 
 		__builtin_memcpy(k.addr, addr, 16);
 		bits = bpf_map_lookup_elem(&afxdp_sets6, &k);
 	} else {
-		return 0;
+		return miss;
 	}
+	return bits ? *bits : miss;
+}
+
+/* One per-value bitmap from afxdp_field_bits (an inlined array access). */
+static __always_inline __u64 field_bits(__u32 index)
+{
+	__u64 *bits = bpf_map_lookup_elem(&afxdp_field_bits, &index);
+
 	return bits ? *bits : 0;
 }
 
-static __always_inline int in_range(__u16 v, const struct afxdp_insn *in)
+/* Index of the lowest set bit of a non-zero value. */
+static __always_inline __u32 lowest_bit(__u64 v)
 {
-	return v >= in->lo && v <= in->hi;
-}
+	__u32 i = 0;
 
-/* State of one rule-table evaluation, shared with the bpf_loop callback. */
-struct eval_state {
-	struct facts *f;
-	struct afxdp_ruleset *rs;
-	__u64 src_bits;
-	__u64 dst_bits;
-	__u64 stack;		/* booleans, top in bit 0 */
-	__u32 n;
-	int action;		/* -1 until a rule matches */
-	__u32 rule;
-};
-
-/*
- * One instruction. A bpf_loop callback is verified once, however many
- * instructions run; an open-coded loop would be verified per iteration.
- */
-static long eval_insn(__u64 i, void *arg)
-{
-	struct eval_state *st = arg;
-	struct facts *f = st->f;
-	const struct afxdp_insn *in;
-	__u64 bit = 0, a, b;
-
-	if (i >= st->n || i >= AFXDP_MAX_INSNS)
-		return 1;
-	in = &st->rs->insns[i];
-	switch (in->op) {
-	case AFXDP_OP_TRUE:
-		bit = 1;
-		break;
-	case AFXDP_OP_ETHERTYPE:
-		bit = f->ethertype == in->lo;
-		break;
-	case AFXDP_OP_VLAN:
-		bit = f->tagged && in_range(f->vlan, in);
-		break;
-	case AFXDP_OP_IPVER:
-		bit = f->ipver && f->ipver == in->arg;
-		break;
-	case AFXDP_OP_PROTO:
-		bit = f->ipver && f->proto == in->arg;
-		break;
-	case AFXDP_OP_SRC_SET:
-		bit = (st->src_bits >> (in->arg & 63)) & 1;
-		break;
-	case AFXDP_OP_DST_SET:
-		bit = (st->dst_bits >> (in->arg & 63)) & 1;
-		break;
-	case AFXDP_OP_SPORT:
-		bit = f->has_ports && in_range(f->sport, in);
-		break;
-	case AFXDP_OP_DPORT:
-		bit = f->has_ports && in_range(f->dport, in);
-		break;
-	case AFXDP_OP_NOT:
-		st->stack ^= 1;
-		return 0;
-	case AFXDP_OP_AND:
-	case AFXDP_OP_OR:
-		a = st->stack & 1;
-		b = (st->stack >> 1) & 1;
-		st->stack = (st->stack >> 2) << 1 | (in->op == AFXDP_OP_AND ? a & b : a | b);
-		return 0;
-	case AFXDP_OP_END:
-		a = st->stack & 1;
-		st->stack >>= 1;
-		if (a) {
-			st->action = in->arg;
-			st->rule = in->lo;
-			return 1;
-		}
-		return 0;
-	default:
-		return 0;
-	}
-	st->stack = st->stack << 1 | bit;
-	return 0;
+	v &= -v;
+	if (!(v & 0xffffffffULL)) { i += 32; v >>= 32; }
+	if (!(v & 0xffff)) { i += 16; v >>= 16; }
+	if (!(v & 0xff)) { i += 8; v >>= 8; }
+	if (!(v & 0xf)) { i += 4; v >>= 4; }
+	if (!(v & 0x3)) { i += 2; v >>= 2; }
+	if (!(v & 0x1)) i += 1;
+	return i;
 }
 
 /*
  * 3. The rules of table `table`. Returns the action and sets *slot to the
- * rule-counter slot that matched (the table's last slot for the default).
+ * rule-counter slot that decided (the table's last slot for the default).
  */
 static __always_inline int eval_rules(struct facts *f, __u32 table, __u32 *slot)
 {
 	struct afxdp_ruleset *rs = bpf_map_lookup_elem(&afxdp_rulesets, &table);
-	struct eval_state st = { .f = f, .action = -1 };
+	__u32 base = table * AFXDP_FIELD_TABLE, needs, term, rule;
+	__u64 bits;
 
 	*slot = table * AFXDP_RULE_SLOTS + AFXDP_MAX_RULES;
 	if (!rs)
 		return AFXDP_ACT_PASS;
-	st.rs = rs;
-	st.n = rs->ninsns;
-	if (rs->needs & AFXDP_NEED_SRC_SET)
-		st.src_bits = set_bits(f, table, f->src);
-	if (rs->needs & AFXDP_NEED_DST_SET)
-		st.dst_bits = set_bits(f, table, f->dst);
-	if (st.n)
-		bpf_loop(AFXDP_MAX_INSNS, eval_insn, &st, 0);
-	if (st.action < 0)
+	bits = rs->terms;
+	needs = rs->needs;
+	if (needs & AFXDP_F_ETHERTYPE) {
+		struct afxdp_ethertype_key k = { .table = table, .ethertype = f->ethertype };
+		__u64 *e = bpf_map_lookup_elem(&afxdp_ethertypes, &k);
+
+		bits &= e ? *e : rs->ethertype_other;
+	}
+	if (needs & AFXDP_F_VLAN)
+		bits &= f->tagged ? field_bits(base + AFXDP_FB_VLAN + (f->vlan & 0xfff)) : rs->vlan_none;
+	if (needs & AFXDP_F_IPVER)
+		bits &= rs->ipver[f->ipver == 4 ? 1 : f->ipver == 6 ? 2 : 0];
+	if (needs & AFXDP_F_PROTO)
+		bits &= f->ipver ? field_bits(base + AFXDP_FB_PROTO + f->proto) : rs->proto_none;
+	if (needs & AFXDP_F_SPORT)
+		bits &= f->has_ports ? field_bits(base + AFXDP_FB_SPORT + f->sport) : rs->sport_none;
+	if (needs & AFXDP_F_DPORT)
+		bits &= f->has_ports ? field_bits(base + AFXDP_FB_DPORT + f->dport) : rs->dport_none;
+	/* The tries last: they cost most, and often nothing is left to match. */
+	if (bits && (needs & AFXDP_F_SRC))
+		bits &= addr_bits(f, table * 2, f->src, rs->src_miss);
+	if (bits && (needs & AFXDP_F_DST))
+		bits &= addr_bits(f, table * 2 + 1, f->dst, rs->dst_miss);
+	if (!bits)
 		return rs->default_action;
-	*slot = table * AFXDP_RULE_SLOTS + (st.rule < AFXDP_MAX_RULES ? st.rule : AFXDP_MAX_RULES);
-	return st.action;
+	term = lowest_bit(bits) & (AFXDP_MAX_TERMS - 1);
+	rule = rs->rule_of_term[term];
+	*slot = table * AFXDP_RULE_SLOTS + (rule < AFXDP_MAX_RULES ? rule : AFXDP_MAX_RULES);
+	return rs->action_of_term[term];
 }
 
 static __always_inline void count_rule(__u32 slot, __u64 len)

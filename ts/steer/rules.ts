@@ -44,4 +44,6 @@ export interface RuleSet {
 }
 
 /** Limits of the XDP program (crates/afxdp-core/src/bpf/abi.rs). */
-export const MAX_RULES = 128;
+export const MAX_RULES = 64;
+/** Alternatives (terms) all rules may expand to: each `or` across fields and each `host`/`port` without src/dst adds some. */
+export const MAX_TERMS = 64;

@@ -31,7 +31,7 @@ fn trafficgen_config_matches_btf() {
 #[test]
 fn rule_and_table_structs_match_btf() {
     let steer = "steer.bpf.o";
-    assert_eq!(btf_struct_size(steer, "afxdp_insn"), std::mem::size_of::<abi::Insn>());
+    assert_eq!(btf_struct_size(steer, "afxdp_ethertype_key"), std::mem::size_of::<abi::EthertypeKey>());
     assert_eq!(btf_struct_size(steer, "afxdp_ruleset"), std::mem::size_of::<abi::RawRuleSet>());
     assert_eq!(btf_struct_size(steer, "afxdp_rule_stats"), std::mem::size_of::<abi::RuleStats>());
     assert_eq!(btf_struct_size(steer, "afxdp_config"), std::mem::size_of::<abi::Config>());

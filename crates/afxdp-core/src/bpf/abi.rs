@@ -63,60 +63,79 @@ pub const ACT_PASS: u8 = 0;
 pub const ACT_STEER: u8 = 1;
 pub const ACT_DROP: u8 = 2;
 
-/// `AFXDP_OP_*`: the rule instructions.
-pub const OP_TRUE: u8 = 0;
-pub const OP_ETHERTYPE: u8 = 1;
-pub const OP_VLAN: u8 = 2;
-pub const OP_IPVER: u8 = 3;
-pub const OP_PROTO: u8 = 4;
-pub const OP_SRC_SET: u8 = 5;
-pub const OP_DST_SET: u8 = 6;
-pub const OP_SPORT: u8 = 7;
-pub const OP_DPORT: u8 = 8;
-pub const OP_NOT: u8 = 9;
-pub const OP_AND: u8 = 10;
-pub const OP_OR: u8 = 11;
-pub const OP_END: u8 = 12;
-
-pub const MAX_INSNS: usize = 512;
-pub const MAX_RULES: usize = 128;
-pub const MAX_SETS: usize = 64;
-pub const NEED_SRC_SET: u8 = 1;
-pub const NEED_DST_SET: u8 = 2;
+/// `AFXDP_MAX_TERMS`, `AFXDP_MAX_RULES`.
+pub const MAX_TERMS: usize = 64;
+pub const MAX_RULES: usize = 64;
 /// `AFXDP_RULE_SLOTS`: per-rule counter slots per table (the last: default).
 pub const RULE_SLOTS: u32 = MAX_RULES as u32 + 1;
 pub const CFG_DROPLIST: u32 = 1;
 pub const CFG_OFFLOAD: u32 = 2;
 
-/// `struct afxdp_insn`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Insn {
-    pub op: u8,
-    pub arg: u8,
-    pub lo: u16,
-    pub hi: u16,
-    pub pad: u16,
-}
-const _: () = assert!(std::mem::size_of::<Insn>() == 8);
+/// `AFXDP_F_*`: the fields a rule table looks up.
+pub const F_ETHERTYPE: u32 = 1 << 0;
+pub const F_VLAN: u32 = 1 << 1;
+pub const F_IPVER: u32 = 1 << 2;
+pub const F_PROTO: u32 = 1 << 3;
+pub const F_SRC: u32 = 1 << 4;
+pub const F_DST: u32 = 1 << 5;
+pub const F_SPORT: u32 = 1 << 6;
+pub const F_DPORT: u32 = 1 << 7;
+
+/// `AFXDP_FB_*`, `AFXDP_FIELD_TABLE`: layout of `afxdp_field_bits`.
+pub const FB_SPORT: usize = 0;
+pub const FB_DPORT: usize = 65536;
+pub const FB_VLAN: usize = 131072;
+pub const FB_PROTO: usize = 131072 + 4096;
+pub const FIELD_TABLE: usize = 131072 + 4096 + 256;
 
 /// `struct afxdp_ruleset`.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct RawRuleSet {
+    pub terms: u64,
+    pub ipver: [u64; 3],
+    pub vlan_none: u64,
+    pub proto_none: u64,
+    pub sport_none: u64,
+    pub dport_none: u64,
+    pub src_miss: u64,
+    pub dst_miss: u64,
+    pub ethertype_other: u64,
+    pub needs: u32,
     pub default_action: u8,
-    pub needs: u8,
-    pub ninsns: u16,
-    pub nrules: u16,
-    pub pad: u16,
-    pub insns: [Insn; MAX_INSNS],
+    pub pad: [u8; 3],
+    pub rule_of_term: [u8; MAX_TERMS],
+    pub action_of_term: [u8; MAX_TERMS],
 }
-const _: () = assert!(std::mem::size_of::<RawRuleSet>() == 8 + MAX_INSNS * 8);
+const _: () = assert!(std::mem::size_of::<RawRuleSet>() == 8 * 11 + 8 + 2 * MAX_TERMS);
 
 impl Default for RawRuleSet {
     fn default() -> Self {
-        RawRuleSet { default_action: 0, needs: 0, ninsns: 0, nrules: 0, pad: 0, insns: [Insn::default(); MAX_INSNS] }
+        RawRuleSet {
+            terms: 0,
+            ipver: [0; 3],
+            vlan_none: 0,
+            proto_none: 0,
+            sport_none: 0,
+            dport_none: 0,
+            src_miss: 0,
+            dst_miss: 0,
+            ethertype_other: 0,
+            needs: 0,
+            default_action: 0,
+            pad: [0; 3],
+            rule_of_term: [0; MAX_TERMS],
+            action_of_term: [0; MAX_TERMS],
+        }
     }
+}
+
+/// `struct afxdp_ethertype_key`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EthertypeKey {
+    pub table: u32,
+    pub ethertype: u32,
 }
 
 /// `struct afxdp_rule_stats`.
@@ -190,9 +209,9 @@ const _: () = assert!(std::mem::size_of::<FlowValue>() == 32);
 // SAFETY: this and the impls below are for repr(C) structs of integers and
 // integer arrays with explicit padding fields only, so any bytes the kernel
 // hands back are a valid value and no uninitialised padding is sent to it.
-unsafe impl aya::Pod for Insn {}
-// SAFETY: as above.
 unsafe impl aya::Pod for RawRuleSet {}
+// SAFETY: as above.
+unsafe impl aya::Pod for EthertypeKey {}
 // SAFETY: as above.
 unsafe impl aya::Pod for RuleStats {}
 // SAFETY: as above.

@@ -2,6 +2,7 @@
 //! kernel drop list and the flow offload table, and their counters.
 
 use std::collections::BTreeSet;
+use std::os::fd::AsFd;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, PerCpuValues};
 use aya::Ebpf;
 
-use super::abi::{self, Config, DropValue, FlowValue, RawRuleSet, RuleStats, SetKey4, SetKey6};
+use super::abi::{self, Config, DropValue, EthertypeKey, FlowValue, RawRuleSet, RuleStats, SetKey4, SetKey6};
 use super::parse::{l4_has_ports, Facts};
 use super::prefix::Prefix;
 use super::rules::{compile, Action, RuleSet};
@@ -131,6 +132,11 @@ pub(crate) struct Control {
     rule_stats: PerCpuArray<MapData, RuleStats>,
     sets4: LpmTrie<MapData, SetKey4, u64>,
     sets6: LpmTrie<MapData, SetKey6, u64>,
+    ethertypes: HashMap<MapData, EthertypeKey, u64>,
+    /// `afxdp_field_bits`, mapped: per-value bitmaps of both tables.
+    field_bits: sys::MmapArray,
+    /// Keeps the map behind `field_bits` alive.
+    _field_bits_map: MapData,
     drop4: LpmTrie<MapData, [u8; 4], DropValue>,
     drop6: LpmTrie<MapData, [u8; 16], DropValue>,
     flows: HashMap<MapData, abi::FlowKey, FlowValue>,
@@ -138,8 +144,10 @@ pub(crate) struct Control {
     /// What `afxdp_config` holds (we are its only writer).
     cfg: Config,
     installed: RuleSet,
-    /// The prefix-set entries written for each table, to remove on rewrite.
-    table_sets: [Vec<Prefix>; 2],
+    /// The LPM keys ((table * 2 + direction), prefix) and EtherTypes written
+    /// for each table, to remove when the table is rewritten.
+    table_prefixes: [Vec<(u32, Prefix)>; 2],
+    table_ethertypes: [Vec<u16>; 2],
     /// The drop list's keys (we are the only writer, so this is exact).
     blocked: BTreeSet<Prefix>,
 }
@@ -187,19 +195,28 @@ impl Control {
     pub(crate) fn new(ebpf: &mut Ebpf) -> Result<Control> {
         let nr_cpus = aya::util::nr_cpus()
             .map_err(|(what, e)| Error::new(ErrorCode::Syscall, format!("counting CPUs ({what}): {e}")))?;
+        let field_bits_map = match ebpf.take_map("afxdp_field_bits") {
+            Some(aya::maps::Map::Array(data)) => data,
+            _ => return Err(Error::new(ErrorCode::BpfLoad, "the steering object has no array afxdp_field_bits")),
+        };
+        let field_bits = sys::MmapArray::map(field_bits_map.fd().as_fd(), 2 * abi::FIELD_TABLE)?;
         Ok(Control {
             config: take(ebpf, "afxdp_config", Array::try_from)?,
             rulesets: take(ebpf, "afxdp_rulesets", Array::try_from)?,
             rule_stats: take(ebpf, "afxdp_rule_stats", PerCpuArray::try_from)?,
             sets4: take(ebpf, "afxdp_sets4", LpmTrie::try_from)?,
             sets6: take(ebpf, "afxdp_sets6", LpmTrie::try_from)?,
+            ethertypes: take(ebpf, "afxdp_ethertypes", HashMap::try_from)?,
+            field_bits,
+            _field_bits_map: field_bits_map,
             drop4: take(ebpf, "afxdp_drop4", LpmTrie::try_from)?,
             drop6: take(ebpf, "afxdp_drop6", LpmTrie::try_from)?,
             flows: take(ebpf, "afxdp_flows", HashMap::try_from)?,
             nr_cpus,
             cfg: Config::default(),
             installed: RuleSet::default(),
-            table_sets: [Vec::new(), Vec::new()],
+            table_prefixes: [Vec::new(), Vec::new()],
+            table_ethertypes: [Vec::new(), Vec::new()],
             blocked: BTreeSet::new(),
         })
     }
@@ -217,6 +234,7 @@ impl Control {
         Ok(())
     }
 
+    /// The LPM key of a rule prefix; `table` is table * 2 + direction.
     fn set_key(prefix: &Prefix, table: u32) -> (Option<Key<SetKey4>>, Option<Key<SetKey6>>) {
         let o = prefix.octets();
         let len = 32 + prefix.len() as u32;
@@ -237,33 +255,51 @@ impl Control {
         let t = table as usize;
         // The inactive table is ours to rewrite: no packet reads it, and one
         // that still does will notice the generation change and retry.
-        for prefix in std::mem::take(&mut self.table_sets[t]) {
-            let removed = match Self::set_key(&prefix, table) {
+        for (which, prefix) in std::mem::take(&mut self.table_prefixes[t]) {
+            let removed = match Self::set_key(&prefix, which) {
                 (Some(k), _) => self.sets4.remove(&k),
                 (_, Some(k)) => self.sets6.remove(&k),
                 _ => Ok(()),
             };
-            if let Err(e) = removed {
-                if !is_enoent(&e) {
-                    return Err(map_err("removing a prefix-set entry")(e));
-                }
+            match removed {
+                Err(e) if !is_enoent(&e) => return Err(map_err("removing a rule prefix")(e)),
+                _ => {}
             }
         }
-        for (prefix, bits) in &compiled.set_entries {
-            let inserted = match Self::set_key(prefix, table) {
-                (Some(k), _) => self.sets4.insert(&k, bits, 0),
-                (_, Some(k)) => self.sets6.insert(&k, bits, 0),
-                _ => Ok(()),
-            };
-            inserted.map_err(map_err("writing a prefix-set entry"))?;
-            self.table_sets[t].push(*prefix);
+        for ethertype in std::mem::take(&mut self.table_ethertypes[t]) {
+            match self.ethertypes.remove(&EthertypeKey { table, ethertype: ethertype as u32 }) {
+                Err(e) if !is_enoent(&e) => return Err(map_err("removing a rule EtherType")(e)),
+                _ => {}
+            }
         }
+        for (dir, entries) in [(0, &compiled.src_entries), (1, &compiled.dst_entries)] {
+            let which = table * 2 + dir;
+            for (prefix, bits) in entries {
+                let inserted = match Self::set_key(prefix, which) {
+                    (Some(k), _) => self.sets4.insert(&k, bits, 0),
+                    (_, Some(k)) => self.sets6.insert(&k, bits, 0),
+                    _ => Ok(()),
+                };
+                inserted.map_err(map_err("writing a rule prefix"))?;
+                self.table_prefixes[t].push((which, *prefix));
+            }
+        }
+        for (ethertype, bits) in &compiled.ethertypes {
+            self.ethertypes
+                .insert(EthertypeKey { table, ethertype: *ethertype as u32 }, bits, 0)
+                .map_err(map_err("writing a rule EtherType"))?;
+            self.table_ethertypes[t].push(*ethertype);
+        }
+        let base = t * abi::FIELD_TABLE;
+        self.field_bits.as_mut_slice()[base..base + abi::FIELD_TABLE].copy_from_slice(&compiled.field_bits);
         for slot in table * abi::RULE_SLOTS..(table + 1) * abi::RULE_SLOTS {
             let zeros = PerCpuValues::try_from(vec![RuleStats::default(); self.nr_cpus])
                 .map_err(|e| Error::new(ErrorCode::Syscall, format!("preparing rule counters: {e}")))?;
             self.rule_stats.set(slot, zeros, 0).map_err(map_err("clearing rule counters"))?;
         }
-        self.rulesets.set(table, *compiled.raw, 0).map_err(map_err("writing a rule table"))?;
+        self.rulesets.set(table, compiled.raw, 0).map_err(map_err("writing a rule table"))?;
+        // Our stores to the mapped tables must be done before the switch.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         // The switch: one aligned 32-bit store the program reads before and
         // after evaluating.
         self.cfg.gen = self.cfg.gen.wrapping_add(1);

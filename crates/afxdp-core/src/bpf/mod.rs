@@ -239,6 +239,12 @@ impl Steering {
     /// (BPF_PROG_RUN) and returns the XDP action code (1 drop, 2 pass,
     /// 4 redirect). Maps and counters are the real ones.
     pub fn test_run(&self, frame: &[u8]) -> Result<u32> {
+        self.test_run_timed(frame, 1).map(|(action, _)| action)
+    }
+
+    /// Runs the program `repeat` times over `frame`; returns the last XDP
+    /// action and the kernel's mean time per run in nanoseconds.
+    pub fn test_run_timed(&self, frame: &[u8], repeat: u32) -> Result<(u32, u32)> {
         let ebpf = self.ebpf.lock().unwrap_or_else(|e| e.into_inner());
         let program: &Xdp = ebpf
             .program(PROGRAM_NAME)
@@ -246,9 +252,9 @@ impl Steering {
             .expect("the steering object has its XDP program");
         let fd = program.fd().map_err(|e| from_aya(&e, "the steering program's fd"))?;
         let mut out = vec![0u8; frame.len() + 256];
-        let run = sys::TestRun { data_in: frame, data_out: Some(&mut out), ctx_in: None, repeat: 1, flags: 0, batch_size: 0 };
+        let run = sys::TestRun { data_in: frame, data_out: Some(&mut out), ctx_in: None, repeat, flags: 0, batch_size: 0 };
         sys::prog_test_run(fd.as_fd(), run)
-            .map(|r| r.retval)
+            .map(|r| (r.retval, r.duration_ns))
             .map_err(|errno| Error::syscall_needing("bpf(BPF_PROG_RUN)", errno, BPF_CAPS, "running the steering program"))
     }
 }

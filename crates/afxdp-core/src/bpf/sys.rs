@@ -124,3 +124,57 @@ pub fn monotonic_ns() -> Result<u64> {
     }
     Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
+
+/// A BPF ARRAY map of u64 created with BPF_F_MMAPABLE, mapped into our
+/// memory: user space writes its values directly, without a syscall each.
+pub struct MmapArray {
+    ptr: std::ptr::NonNull<u64>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain shared memory owned by this value; moving it
+// between threads is fine, and `&mut self` guards every write from our side.
+unsafe impl Send for MmapArray {}
+// SAFETY: `&self` gives no access to the memory at all.
+unsafe impl Sync for MmapArray {}
+
+impl MmapArray {
+    /// Maps the `len` u64 values of the array map behind `fd`.
+    pub fn map(fd: std::os::fd::BorrowedFd<'_>, len: usize) -> Result<MmapArray> {
+        use std::os::fd::AsRawFd;
+        let bytes = len * 8;
+        // SAFETY: a fresh shared mapping of the map's own pages; the kernel
+        // checks that `bytes` does not exceed the map and that it is mmapable.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::last_os("mmap", "mapping a BPF array map"));
+        }
+        let ptr = std::ptr::NonNull::new(ptr.cast::<u64>()).expect("mmap never returns null on success");
+        Ok(MmapArray { ptr, len })
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u64] {
+        // SAFETY: ptr maps len u64 values (page-aligned, so aligned for u64)
+        // for as long as self lives; &mut self makes this the only slice.
+        // The program reads the same memory concurrently, which is why
+        // writers only touch the rule table it is not using.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for MmapArray {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `map`; no slice of it
+        // can outlive self.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len * 8) };
+    }
+}
