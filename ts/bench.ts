@@ -38,6 +38,8 @@ export interface TrafficOptions {
   interface: string;
   frame: Uint8Array;
   udpSrcPorts?: number;
+  /** Pin the generator thread to this CPU. */
+  cpu?: number;
 }
 
 /** A live-frame generator run on its own thread; stop() it and await done(). */
@@ -45,7 +47,13 @@ export function startTraffic(options: TrafficOptions, seconds: number) {
   const init: Parameters<typeof binding.startTraffic>[0] = { interface: options.interface, frame: options.frame };
   if (options.netns !== undefined) init.netns = options.netns;
   if (options.udpSrcPorts !== undefined) init.udpSrcPorts = options.udpSrcPorts;
+  if (options.cpu !== undefined) init.cpu = options.cpu;
   return native(() => binding.startTraffic(init, seconds));
+}
+
+/** Pin the calling thread to one CPU. */
+export function pinThread(cpu: number): void {
+  native(() => binding.pinThread(cpu));
 }
 
 export function threadCpuNs(): number {

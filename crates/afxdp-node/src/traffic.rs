@@ -22,6 +22,8 @@ pub struct TrafficInit {
     pub frame: Uint8Array,
     /// Vary the UDP source port over this many values (RSS spread); 0: fixed.
     pub udp_src_ports: Option<u32>,
+    /// Pin the generator thread to this CPU.
+    pub cpu: Option<u32>,
 }
 
 #[napi(object)]
@@ -70,6 +72,9 @@ pub fn start_traffic(init: TrafficInit, seconds: f64) -> Result<TrafficRun, Stri
         .name("afxdp-trafficgen".into())
         .spawn(move || {
             let setup = (|| {
+                if let Some(cpu) = init.cpu {
+                    afxdp_core::sys::pin_thread_to_cpu(cpu as usize)?;
+                }
                 if let Some(ns) = &init.netns {
                     afxdp_core::sys::enter_netns(ns)?;
                 }
@@ -124,4 +129,10 @@ impl TrafficRun {
 #[napi]
 pub fn thread_cpu_ns() -> f64 {
     afxdp_core::bench::thread_cpu_time().as_nanos() as f64
+}
+
+/// Pin the calling (JS) thread to one CPU; for benchmarks.
+#[napi]
+pub fn pin_thread(cpu: u32) -> Result<(), String> {
+    afxdp_core::sys::pin_thread_to_cpu(cpu as usize).map_err(to_js)
 }
