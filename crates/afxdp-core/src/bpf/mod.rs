@@ -118,6 +118,13 @@ fn registry() -> MutexGuard<'static, HashMap<Key, Weak<Steering>>> {
     REGISTRY.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Ids of steering programs this process detached, which may linger on
+/// their interface for a moment (see `attach`).
+fn released() -> MutexGuard<'static, Vec<u32>> {
+    static RELEASED: OnceLock<Mutex<Vec<u32>>> = OnceLock::new();
+    RELEASED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The steering program attached to one interface. Shared: get it with
 /// [`Steering::acquire`]; it detaches when the last `Arc` drops.
 pub struct Steering {
@@ -264,6 +271,14 @@ impl Drop for Steering {
         // Detach while holding the registry lock, so that an acquire for the
         // same interface cannot attach before the kernel has let go of ours.
         let mut reg = registry();
+        if self.link.is_some() {
+            let mut ids = released();
+            // A short memory is enough: it only bridges a fork-to-exec window.
+            if ids.len() >= 64 {
+                ids.remove(0);
+            }
+            ids.push(self.program_id);
+        }
         drop(self.link.take());
         if reg.get(&self.key).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
             reg.remove(&self.key);
@@ -316,8 +331,22 @@ fn check_mode(existing: Arc<Steering>, wanted: AttachMode) -> Result<Arc<Steerin
 /// failure: every resource is owned by a local that drops on return.
 fn attach(key: Key, ifname: &str, mode: AttachMode) -> Result<Steering> {
     let ifindex = key.ifindex;
-    let present = netlink::link_xdp(ifindex)
-        .map_err(|e| if e.code == ErrorCode::NoSuchInterface { no_such_interface(ifindex, ifname) } else { e })?;
+    let query = || {
+        netlink::link_xdp(ifindex)
+            .map_err(|e| if e.code == ErrorCode::NoSuchInterface { no_such_interface(ifindex, ifname) } else { e })
+    };
+    let mut present = query()?;
+    // A program this process just released may linger for a moment: a
+    // process forked meanwhile (any child being spawned) holds a copy of
+    // its link fd until it execs. Wait for that rather than call it busy.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !present.programs.is_empty()
+        && present.programs.iter().all(|&(_, id)| released().contains(&id))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        present = query()?;
+    }
     if !present.programs.is_empty() {
         return Err(busy_error(ifname, &present));
     }
