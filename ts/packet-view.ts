@@ -4,7 +4,7 @@
  * so a handler must not keep it (or `bytes`) after it returns.
  */
 import { AfxdpError } from './errors.js';
-import { VERDICT_FORWARD_BASE, type Verdict } from './verdict.js';
+import { VERDICT_FORWARD_BASE, Verdict } from './verdict.js';
 
 /** What a packet needs from the port it arrived on (avoids an import cycle). */
 export interface PacketOwner {
@@ -12,6 +12,13 @@ export interface PacketOwner {
   readonly index: number;
   readonly interface: string;
   readonly queue: number;
+  /** @internal Absent offline (replay, runHandler): offload then only sets the verdict. */
+  readonly kernel?: { offloadFrame(bytes: Uint8Array, action: 'drop' | 'pass', ttl: number | undefined): boolean };
+}
+
+export interface OffloadOptions {
+  /** Seconds the kernel verdict lasts (default: until the flow table evicts it). */
+  ttl?: number;
 }
 
 export class Packet {
@@ -107,6 +114,22 @@ export class Packet {
       b[o + i] = b[o + 6 + i]!;
       b[o + 6 + i] = t;
     }
+  }
+
+  /**
+   * Decide this packet's flow (its 5-tuple) in the kernel from now on:
+   * `Verdict.Drop`/'drop' drops its future packets in XDP, 'pass' hands them
+   * to the kernel stack; either way they no longer reach the handler. This
+   * packet itself is already in user space and cannot go back to the kernel:
+   * the call returns `Verdict.Drop` for it (return something else to send it
+   * on). A native call: meant for once per flow, not every packet. Frames
+   * without a flow (not IP) are left alone.
+   */
+  offload(action: 'drop' | 'pass' | typeof Verdict.Drop, options: OffloadOptions = {}): Verdict {
+    const kernelAction = action === Verdict.Drop || action === 'drop' ? 'drop' : action === 'pass' ? 'pass' : null;
+    if (kernelAction === null) throw new RangeError(`offload takes Verdict.Drop, 'drop' or 'pass', got ${String(action)}`);
+    this.port.kernel?.offloadFrame(this.bytes, kernelAction, options.ttl);
+    return Verdict.Drop;
   }
 
   /**

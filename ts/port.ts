@@ -8,6 +8,7 @@ import type { NativePortStats, PortWaiter } from './native.js';
 import { Packet, type PacketOwner } from './packet-view.js';
 import { UmemHandle } from './umem.js';
 import { Verdict } from './verdict.js';
+import { KernelFastPath, PortRules, toRuleSet, type RuleCounter, type SteerSpec } from './steering.js';
 
 export interface OpenOptions {
   /** Interface name, in the calling thread's network namespace. */
@@ -28,6 +29,12 @@ export interface OpenOptions {
   ringSize?: number;
   /** Share the UMEM of this port, so `packet.forward` between the two copies nothing. */
   shareUmemWith?: Port;
+  /**
+   * Steering rules for the interface: a rule set, or a tcpdump-like
+   * expression whose packets are steered to AF_XDP while everything else
+   * stays with the kernel stack (e.g. 'udp dst port 53'). Default: steer all.
+   */
+  steer?: SteerSpec;
 }
 
 export type Handler = (packet: Packet) => Verdict;
@@ -72,6 +79,21 @@ export interface PortStats {
   invalidVerdicts: number;
   /** The socket's XDP_STATISTICS. */
   xdp: XdpSocketStats;
+  /**
+   * The interface's XDP program (shared by all its ports): packets steered
+   * to AF_XDP, passed to the kernel, dropped in XDP (of which by the drop
+   * list), decided by offloaded flows, and per-rule counters.
+   */
+  steering: {
+    steeredPackets: number;
+    passedPackets: number;
+    droppedPackets: number;
+    blocked: number;
+    offloadHits: number;
+    noSocket: number;
+    malformed: number;
+    rules: RuleCounter[];
+  };
   /** Where this port's frames are right now. */
   frames: { fillRing: number; rxRing: number; handler: number; txRing: number; completionRing: number };
   /** XDP attach mode in force. */
@@ -100,6 +122,10 @@ export class Port implements PacketOwner {
   #loop: Promise<void> | null = null;
   #handlerErrors = 0;
   readonly #waiter: PortWaiter;
+  /** The interface's steering rules (shared by its ports). */
+  readonly rules: PortRules;
+  /** The interface's kernel drop list and offloaded flows. */
+  readonly kernel: KernelFastPath;
 
   /** @internal Use `open()`. */
   constructor(umem: UmemHandle, index: number, options: OpenOptions, batchSize: number) {
@@ -109,6 +135,8 @@ export class Port implements PacketOwner {
     this.queue = options.queue ?? 0;
     this.batchSize = batchSize;
     this.#waiter = umem.native.waiter(index);
+    this.rules = new PortRules(umem.native, index);
+    this.kernel = new KernelFastPath(umem.native, index);
   }
 
   get umemId(): number {
@@ -215,6 +243,7 @@ export class Port implements PacketOwner {
   stats(): PortStats {
     this.#ensureOpen();
     const s: NativePortStats = native(() => this.umem.native.stats(this.index));
+    const k = native(() => this.umem.native.steeringCounters(this.index));
     return {
       interface: s.interface,
       queue: s.queue,
@@ -240,6 +269,16 @@ export class Port implements PacketOwner {
         handler: s.handler,
         txRing: s.txRing,
         completionRing: s.completionRing,
+      },
+      steering: {
+        steeredPackets: k.steeredPackets,
+        passedPackets: k.passedPackets,
+        droppedPackets: k.droppedPackets,
+        blocked: k.blocked,
+        offloadHits: k.offloadHits,
+        noSocket: k.noSocket,
+        malformed: k.malformed,
+        rules: this.rules.counters(),
       },
       attachMode: s.attachMode as 'native' | 'skb',
       zeroCopy: s.zeroCopy,
@@ -314,9 +353,19 @@ export async function open(options: OpenOptions): Promise<Port> {
       batchSize,
     };
     if (options.ringSize !== undefined) init.ringSize = options.ringSize;
+    const rules = options.steer === undefined ? undefined : JSON.stringify(toRuleSet(options.steer));
     const index = native(() => umem.native.addPort(init));
     umem.portOpened();
-    return new Port(umem, index, options, batchSize);
+    const port = new Port(umem, index, options, batchSize);
+    if (rules !== undefined) {
+      try {
+        native(() => umem.native.setRules(index, rules));
+      } catch (err) {
+        await port.close();
+        throw err;
+      }
+    }
+    return port;
   } catch (err) {
     if (!shared && umem.openPorts === 0) umem.native.close();
     throw err;

@@ -656,6 +656,12 @@ impl UmemGroup {
         Ok((port.user.as_raw_fd(), Arc::clone(&port.wakeup)))
     }
 
+    /// The steering program of this port's interface (rules, drop list,
+    /// flow offload are per interface).
+    pub fn steering(&mut self, port_index: usize) -> Result<Arc<Steering>> {
+        Ok(Arc::clone(&self.port_mut(port_index)?.steering))
+    }
+
     /// End a wait in progress on this port.
     pub fn wake(&mut self, port_index: usize) -> Result<()> {
         self.port_mut(port_index)?.wakeup.signal();

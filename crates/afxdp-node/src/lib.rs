@@ -13,6 +13,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 mod errors;
+mod steer;
 mod traffic;
 mod wait;
 
@@ -91,7 +92,7 @@ pub struct NativeBenchRun {
 /// One UMEM and the ports sharing it. Lives on the JS thread that made it.
 #[napi]
 pub struct NativeUmem {
-    group: UmemGroup,
+    pub(crate) group: UmemGroup,
     buffer_made: bool,
 }
 
