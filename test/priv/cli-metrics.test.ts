@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { enterNetns } from '../../ts/index.js';
 import { peer, requirePrivileges } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
-import { Daemon, withLabAndDir } from './cli-support.js';
+import { Daemon, finalTotals, withLabAndDir } from './cli-support.js';
 
 function fetchText(url: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -57,7 +57,7 @@ test('metrics: valid Prometheus text whose counters match the frames sent', asyn
   await withLabAndDir(2, async (lab, dir) => {
     const handler = join(dir, 'drop.mts');
     writeFileSync(handler, 'export default function () { return 0; }\n');
-    const d = new Daemon(['run', handler, '-i', lab.dut.ifname, '--metrics', '0', '--quiet'], lab.dut.ns);
+    const d = new Daemon(['run', handler, '-i', lab.dut.ifname, '--metrics', '0', '--status-interval', '0'], lab.dut.ns);
     try {
       await d.ready();
       const [, url] = await d.waitFor(/metrics at (http:\/\/\S+)/);
@@ -94,8 +94,44 @@ test('metrics: valid Prometheus text whose counters match the frames sent', asyn
       const info = samples.filter((s) => s.name === 'afxdp_port_info');
       assert.ok(info.every((s) => s.labels.attach_mode === 'native' && s.labels.zero_copy === 'false'));
       assert.ok(samples.some((s) => s.name === 'afxdp_frames' && s.labels.state === 'fillRing'));
+
+      // Handler time per batch, per port: consistent with the frames sent.
+      assert.equal(types.get('afxdp_handler_batch_seconds'), 'histogram');
+      assert.equal(types.get('afxdp_handler_batches_total'), 'counter');
+      const batches = total(samples, 'afxdp_handler_batches_total');
+      assert.ok(batches >= 1 && batches <= frames.length, `${batches} batches for ${frames.length} frames`);
+      assert.equal(total(samples, 'afxdp_handler_batch_frames_total'), frames.length, 'the batches hold every frame received');
+      assert.equal(total(samples, 'afxdp_handler_batch_seconds_count'), batches);
+      assert.ok(total(samples, 'afxdp_handler_batch_seconds_sum') > 0);
+      for (const q of queues) {
+        const [ifname, queue] = q.split('/');
+        const of = (name: string) => samples.filter((s) => s.name === name && s.labels.interface === ifname && s.labels.queue === queue);
+        const one = (name: string) => {
+          const found = of(name);
+          assert.equal(found.length, 1, `${name} ${q}`);
+          return found[0]!.value;
+        };
+        assert.equal(one('afxdp_handler_batch_frames_total'), one('afxdp_rx_packets_total'), `${q}: frames in batches == rx`);
+        const count = one('afxdp_handler_batch_seconds_count');
+        assert.equal(count, one('afxdp_handler_batches_total'), q);
+        assert.ok(count <= one('afxdp_rx_packets_total'), `${q}: no more batches than frames`);
+        const buckets = of('afxdp_handler_batch_seconds_bucket');
+        assert.equal(buckets.at(-1)!.labels.le, '+Inf');
+        assert.equal(buckets.at(-1)!.value, count, `${q}: the +Inf bucket holds every batch`);
+        for (let i = 1; i < buckets.length; i++) {
+          assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `${q}: cumulative buckets`);
+          if (i < buckets.length - 1) assert.ok(Number(buckets[i]!.labels.le) > Number(buckets[i - 1]!.labels.le));
+        }
+      }
       assert.equal((await fetchText(url!.replace('/metrics', '/nope'))).status, 404);
-      assert.equal((await d.stop()).code, 0);
+      const r = await d.stop();
+      assert.equal(r.code, 0, r.stderr);
+      // The final status lines carry the handler time per frame since the start.
+      const totals = finalTotals(r.stdout);
+      assert.equal(totals.size, 2, r.stdout);
+      for (const [k, rec] of totals) {
+        if (rec.rx! > 0) assert.ok(rec.handler_ns! > 0, `${k}: handler_ns in ${r.stdout}`);
+      }
     } finally {
       await d.kill();
     }

@@ -9,7 +9,7 @@ import { parseListen, parseQueues } from '../../ts/cli/args.js';
 import { parseRunArgs } from '../../ts/cli/run.js';
 import { CliError, describeError, exitCodeFor } from '../../ts/cli/errors.js';
 import { AfxdpError } from '../../ts/errors.js';
-import { logLine, parseLogLine, rows, si } from '../../ts/cli/status-view.js';
+import { logLine, parseLogLine, rows, si, terminalLine } from '../../ts/cli/status-view.js';
 import { createMetrics } from '../../ts/cli/metrics.js';
 import { loadHandlerModule } from '../../ts/cli/handler-module.js';
 import type { WorkerStats } from '../../ts/cli/protocol.js';
@@ -49,7 +49,7 @@ test('run arguments: defaults, validation, --config with flags winning', () => {
     [['h.ts', '-i', 'eth0', '--frame-size', '1000'], /2048 or 4096/],
     [['h.ts', '-i', 'eth0', '--zero-copy', 'yes'], /--zero-copy must be one of/],
     [['h.ts', '-i', 'eth0', '-i', 'eth0'], /given twice/],
-    [['h.ts', '-i', 'eth0', '--sample-every', '3'], /power of two/],
+    [['h.ts', '-i', 'eth0', '--sample-every', '16'], /Unknown option '--sample-every'/],
     [['h.ts', '-i', 'eth0', '--nope'], /Unknown option '--nope'/],
   ];
   for (const [argv, re] of bad) assert.throws(() => parseRunArgs(argv), (e: CliError) => e.exitCode === 2 && re.test(e.message), argv.join(' '));
@@ -128,7 +128,8 @@ test('a handler file anywhere can import afxdp', () => {
   }
 });
 
-function workerStats(rx: number): WorkerStats {
+/** Stats of one worker on eth0/0 after `rx` frames in `batches` batches that took `ns` in all (4 below 1 µs, the rest below 2.5 µs). */
+function workerStats(rx: number, batches = 10, ns = 9000): WorkerStats {
   const xdp = { rxDropped: 0, rxInvalidDescs: 0, txInvalidDescs: 0, rxRingFull: 2, rxFillRingEmptyDescs: 1, txRingEmptyDescs: 0 };
   return {
     queue: 0,
@@ -136,16 +137,23 @@ function workerStats(rx: number): WorkerStats {
       interface: 'eth0', queue: 0, rx, tx: rx - 1, dropped: 1, forwarded: 0, sent: 0, handlerErrors: 0, invalidVerdicts: 0, txRingFullDrops: 0, xdp,
       frames: { fillRing: 10, rxRing: 0, handler: 0, txRing: 0, completionRing: 0 }, attachMode: 'native', zeroCopy: false,
     }],
-    handler: { calls: rx, errors: 0, samples: 1, sampledNs: 100, generation: 0, reloadFailures: 0 },
+    batches: [{ interface: 'eth0', queue: 0, batches, frames: rx, handlerNs: ns, buckets: [4, batches - 4, ...new Array<number>(12).fill(0)] }],
+    handler: { calls: rx, errors: 0, generation: 0, reloadFailures: 0 },
   };
 }
 
 test('status rows and log lines', () => {
-  const r = rows([workerStats(300)], [workerStats(100)], 2);
+  const r = rows([workerStats(300, 10, 9000)], [workerStats(100, 5, 1000)], 2);
   assert.equal(r[0]!.rxPps, 100);
+  assert.equal(r[0]!.handlerNsPerPacket, 40, 'handler time per frame over the interval: 8000 ns / 200 frames');
   const line = logLine(r[0]!, new Date(0));
-  assert.equal(line, '1970-01-01T00:00:00.000Z eth0/0 rx=300 tx=299 fwd=0 drop=1 err=0 rx_pps=100 fill_empty=1 rx_full=2 rx_dropped=0');
+  assert.equal(line, '1970-01-01T00:00:00.000Z eth0/0 rx=300 tx=299 fwd=0 drop=1 err=0 rx_pps=100 handler_ns=40 fill_empty=1 rx_full=2 rx_dropped=0');
   assert.deepEqual(parseLogLine(line)?.rx, '300');
+  assert.match(terminalLine(r[0]!), / rx 300 handler   40 ns\/pkt ! fill-empty 1 /);
+  assert.equal(rows([workerStats(300, 10, 9000)], null, 0)[0]!.handlerNsPerPacket, 30, 'without a previous snapshot: since the start');
+  const idle = rows([workerStats(300)], [workerStats(300)], 1)[0]!;
+  assert.ok(Number.isNaN(idle.handlerNsPerPacket));
+  assert.match(logLine(idle), / handler_ns=- /, 'no frame in the interval: no time per frame');
   assert.equal(si(1234567), '1.23M');
   assert.equal(si(999), '999');
 });
@@ -157,7 +165,16 @@ test('metrics text from worker stats', async () => {
   assert.match(text, /^afxdp_rx_packets_total\{interface="eth0",queue="0"\} 42$/m);
   assert.match(text, /^# TYPE afxdp_rx_packets_total counter$/m);
   assert.match(text, /^afxdp_xdp_rx_ring_full_total\{interface="eth0",queue="0"\} 2$/m);
-  assert.match(text, /^afxdp_handler_timed_seconds_total\{queue="0"\} 1e-7$/m);
+  assert.match(text, /^# TYPE afxdp_handler_batch_seconds histogram$/m);
+  assert.match(text, /^afxdp_handler_batch_seconds_bucket\{interface="eth0",queue="0",le="0.000001"\} 4$/m);
+  assert.match(text, /^afxdp_handler_batch_seconds_bucket\{interface="eth0",queue="0",le="0.0000025"\} 10$/m);
+  assert.match(text, /^afxdp_handler_batch_seconds_bucket\{interface="eth0",queue="0",le="0.1"\} 10$/m);
+  assert.match(text, /^afxdp_handler_batch_seconds_bucket\{interface="eth0",queue="0",le="\+Inf"\} 10$/m);
+  assert.match(text, /^afxdp_handler_batch_seconds_sum\{interface="eth0",queue="0"\} 0.000009$/m);
+  assert.match(text, /^afxdp_handler_batch_seconds_count\{interface="eth0",queue="0"\} 10$/m);
+  assert.match(text, /^afxdp_handler_batches_total\{interface="eth0",queue="0"\} 10$/m);
+  assert.match(text, /^afxdp_handler_batch_frames_total\{interface="eth0",queue="0"\} 42$/m);
+  assert.doesNotMatch(text, /timed/);
   assert.match(text, /^afxdp_up 1$/m);
   const failing = createMetrics({ collect: async () => { throw new Error('gone'); } });
   await failing.refresh();

@@ -15,8 +15,6 @@ export interface WorkerConfig {
     batchSize?: number;
     ringSize?: number;
   };
-  /** Time one handler call in this many (a power of two). */
-  sampleEvery: number;
 }
 
 export interface HandlerStats {
@@ -24,17 +22,40 @@ export interface HandlerStats {
   calls: number;
   /** Calls that threw or returned something other than a verdict. */
   errors: number;
-  /** Timed calls and their total time in nanoseconds (one call in `sampleEvery`). */
-  samples: number;
-  sampledNs: number;
   /** Reloads that took effect (0 = the module first loaded). */
   generation: number;
   reloadFailures: number;
 }
 
+/**
+ * Upper bounds, in nanoseconds, of the buckets of the handler-time-per-batch
+ * histogram (a last bucket, +Inf, follows).
+ */
+export const BATCH_NS_BOUNDS: readonly number[] = [1e3, 2.5e3, 5e3, 1e4, 2.5e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 2.5e6, 1e7, 1e8];
+
+/** Handler time per batch on one port (from `Port.run`'s `onBatch`), since the worker started. */
+export interface BatchTiming {
+  interface: string;
+  queue: number;
+  /** Batches handed to the handler. */
+  batches: number;
+  /** Frames in those batches (equals the port's `rx`). */
+  frames: number;
+  /** Time the handler calls of those batches took, in nanoseconds. */
+  handlerNs: number;
+  /**
+   * Batches per bucket, not cumulative: `buckets[i]` counts batches that took
+   * at most `BATCH_NS_BOUNDS[i]` and more than the bound before; the last
+   * entry counts those above every bound.
+   */
+  buckets: number[];
+}
+
 export interface WorkerStats {
   queue: number;
   ports: PortStats[];
+  /** Handler time per batch, one entry per port (matched by interface). */
+  batches: BatchTiming[];
   handler: HandlerStats;
 }
 

@@ -37,7 +37,6 @@ Options:
       --watch               Reload the handler when its file changes
       --status-interval <s> Seconds between status log lines when stdout is not
                             a terminal (default 10; 0 = only at exit)
-      --sample-every <n>    Time one handler call in n (power of two, default 16)
   -q, --quiet               No live status or status lines (errors still go to stderr)
   -h, --help                This help
 
@@ -59,7 +58,6 @@ const RUN_OPTIONS: Options = {
   config: { type: 'string' },
   watch: { type: 'boolean' },
   'status-interval': { type: 'string' },
-  'sample-every': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -76,7 +74,6 @@ export interface RunSettings {
   watch: boolean;
   quiet: boolean;
   statusInterval: number;
-  sampleEvery: number;
 }
 
 /** Turn a --config JSON object into argv so the same parser validates it. */
@@ -122,8 +119,6 @@ export function parseRunArgs(argv: string[]): RunSettings | 'help' {
   const frameSize = int(p, 'frame-size');
   if (frameSize !== undefined && frameSize !== 2048 && frameSize !== 4096) throw usageError(`--frame-size must be 2048 or 4096, got ${frameSize}`);
   const zc = oneOf(p, 'zero-copy', ['auto', 'on', 'off'] as const, 'auto');
-  const sampleEvery = int(p, 'sample-every', 16, [1, 1 << 20])!;
-  if ((sampleEvery & (sampleEvery - 1)) !== 0) throw usageError(`--sample-every must be a power of two, got ${sampleEvery}`);
   const open: WorkerConfig['open'] = {
     mode: oneOf(p, 'mode', ['auto', 'native', 'skb'] as const, 'auto'),
     zeroCopy: zc === 'auto' ? 'auto' : zc === 'on',
@@ -144,7 +139,6 @@ export function parseRunArgs(argv: string[]): RunSettings | 'help' {
     watch: flag(p, 'watch'),
     quiet: flag(p, 'quiet'),
     statusInterval: int(p, 'status-interval', 10, [0, 86400])!,
-    sampleEvery,
   };
   const metrics = str(p, 'metrics');
   if (metrics !== undefined) settings.metrics = parseListen(metrics);
@@ -193,7 +187,6 @@ export class Daemon {
         interfaces: this.settings.interfaces,
         queue,
         open: this.settings.open,
-        sampleEvery: this.settings.sampleEvery,
       };
       const worker = new Worker(source, { eval: true, workerData: config, name: `afxdp-q${queue}` });
       const slot: WorkerSlot = { queue, worker, ready: false, stopped: false, exited: new Promise((r) => worker.once('exit', r)) };

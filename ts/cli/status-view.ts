@@ -3,7 +3,7 @@
  * terminal, plain key=value log lines otherwise.
  */
 import type { PortStats } from '../port.js';
-import type { WorkerStats } from './protocol.js';
+import type { BatchTiming, WorkerStats } from './protocol.js';
 
 export interface Row {
   interface: string;
@@ -20,20 +20,34 @@ export interface Row {
   txPps: number;
   fwdPps: number;
   dropPps: number;
+  /**
+   * Handler time per frame, in nanoseconds: over the interval between the
+   * two snapshots, or since the start without a previous one; NaN when no
+   * frame was handled in that time.
+   */
+  handlerNsPerPacket: number;
 }
 
-function key(s: PortStats): string {
+function key(s: PortStats | BatchTiming): string {
   return `${s.interface}/${s.queue}`;
 }
 
 /** Rows from two snapshots `seconds` apart (rates are 0 without a previous one). */
 export function rows(current: WorkerStats[], previous: WorkerStats[] | null, seconds: number): Row[] {
   const before = new Map<string, PortStats>();
-  for (const w of previous ?? []) for (const p of w.ports) before.set(key(p), p);
+  const batchesBefore = new Map<string, BatchTiming>();
+  for (const w of previous ?? []) {
+    for (const p of w.ports) before.set(key(p), p);
+    for (const t of w.batches) batchesBefore.set(key(t), t);
+  }
   const out: Row[] = [];
   for (const w of current) {
+    const timing = new Map(w.batches.map((t) => [key(t), t]));
     for (const p of w.ports) {
       const b = before.get(key(p));
+      const t = timing.get(key(p));
+      const tb = previous ? batchesBefore.get(key(p)) : undefined;
+      const frames = (t?.frames ?? 0) - (tb?.frames ?? 0);
       const rate = (now: number, then: number | undefined) => (b && seconds > 0 ? Math.max(0, (now - (then ?? 0)) / seconds) : 0);
       out.push({
         interface: p.interface,
@@ -50,6 +64,7 @@ export function rows(current: WorkerStats[], previous: WorkerStats[] | null, sec
         txPps: rate(p.tx, b?.tx),
         fwdPps: rate(p.forwarded, b?.forwarded),
         dropPps: rate(p.dropped, b?.dropped),
+        handlerNsPerPacket: frames > 0 ? ((t?.handlerNs ?? 0) - (tb?.handlerNs ?? 0)) / frames : NaN,
       });
     }
   }
@@ -70,6 +85,11 @@ export function si(n: number): string {
   return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)}${units[u]}`;
 }
 
+/** Handler ns per frame for display: "-" when no frame was handled. */
+function nsText(ns: number): string {
+  return Number.isFinite(ns) ? String(Math.round(ns)) : '-';
+}
+
 /** One human line per port, for the terminal. */
 export function terminalLine(r: Row): string {
   const health = r.fillRingEmpty || r.rxRingFull || r.rxDropped
@@ -77,13 +97,14 @@ export function terminalLine(r: Row): string {
     : ' rings ok';
   return `${`${r.interface} q${r.queue}`.padEnd(10)} ${si(r.rxPps).padStart(5)} pkt/s ` +
     `tx ${si(r.txPps).padStart(5)}/s fwd ${si(r.fwdPps).padStart(5)}/s drop ${si(r.dropPps).padStart(5)}/s ` +
-    `err ${si(r.handlerErrors)} rx ${si(r.rx)}${health}`;
+    `err ${si(r.handlerErrors)} rx ${si(r.rx)} handler ${nsText(r.handlerNsPerPacket).padStart(4)} ns/pkt${health}`;
 }
 
 /** One key=value line per port, for logs (stable field names, easy to grep or parse). */
 export function logLine(r: Row, when = new Date()): string {
   return `${when.toISOString()} ${r.interface}/${r.queue} rx=${r.rx} tx=${r.tx} fwd=${r.forwarded} drop=${r.dropped} ` +
-    `err=${r.handlerErrors} rx_pps=${Math.round(r.rxPps)} fill_empty=${r.fillRingEmpty} rx_full=${r.rxRingFull} rx_dropped=${r.rxDropped}`;
+    `err=${r.handlerErrors} rx_pps=${Math.round(r.rxPps)} handler_ns=${nsText(r.handlerNsPerPacket)} ` +
+    `fill_empty=${r.fillRingEmpty} rx_full=${r.rxRingFull} rx_dropped=${r.rxDropped}`;
 }
 
 /** Parse a logLine back (tests and scripts). */

@@ -4,13 +4,12 @@
  * from the main thread (ts/cli/run.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
 import { open, type Port } from '../port.js';
 import type { Packet } from '../packet-view.js';
 import { CliError, describeError, oneLine, ExitCode } from './errors.js';
 import { loadHandlerModule, type HandlerModule } from './handler-module.js';
 import type { HandlerContext } from './context.js';
-import type { FromWorker, HandlerStats, ToWorker, WorkerConfig } from './protocol.js';
+import { BATCH_NS_BOUNDS, type BatchTiming, type FromWorker, type HandlerStats, type ToWorker, type WorkerConfig } from './protocol.js';
 
 const config = workerData as WorkerConfig;
 const port0 = parentPort!;
@@ -24,8 +23,46 @@ function log(level: 'info' | 'warn' | 'error', message: string): void {
   post({ type: 'log', queue, level, message });
 }
 
-const stats: HandlerStats = { calls: 0, errors: 0, samples: 0, sampledNs: 0, generation: 0, reloadFailures: 0 };
-const sampleMask = Math.max(1, config.sampleEvery) - 1;
+const stats: HandlerStats = { calls: 0, errors: 0, generation: 0, reloadFailures: 0 };
+
+/*
+ * Handler time per batch, per port: Port.run calls onBatch after every
+ * batch. Everything is accumulated into one preallocated Float64Array per
+ * port, [batches, frames, handlerNs, bucket 0, ..., bucket +Inf], by a
+ * recorder made once per run, so the hot path allocates nothing; the numbers
+ * are copied out only when the main thread asks for stats (status tick,
+ * metrics scrape).
+ */
+const BOUNDS = Float64Array.from(BATCH_NS_BOUNDS);
+const NBOUNDS = BOUNDS.length;
+const BATCHES = 0;
+const FRAMES = 1;
+const NS = 2;
+const BUCKET0 = 3;
+const timings = new Map<Port, Float64Array>();
+
+function batchRecorder(acc: Float64Array): (frames: number, handlerNs: number) => void {
+  return (frames, handlerNs) => {
+    acc[BATCHES]++;
+    acc[FRAMES] += frames;
+    acc[NS] += handlerNs;
+    let i = 0;
+    while (i < NBOUNDS && handlerNs > BOUNDS[i]) i++;
+    acc[BUCKET0 + i]++;
+  };
+}
+
+function batchTiming(p: Port): BatchTiming {
+  const acc = timings.get(p);
+  return {
+    interface: p.interface,
+    queue: p.queue,
+    batches: acc?.[BATCHES] ?? 0,
+    frames: acc?.[FRAMES] ?? 0,
+    handlerNs: acc?.[NS] ?? 0,
+    buckets: acc ? Array.from(acc.subarray(BUCKET0)) : new Array<number>(NBOUNDS + 1).fill(0),
+  };
+}
 
 // Rate-limited reporting of handler exceptions: the first of each message at
 // once, then a summary at most every 5 s.
@@ -50,16 +87,11 @@ function noteHandlerError(err: unknown): void {
 
 let current: HandlerModule<HandlerContext>;
 
-/** What the ports run: the current handler, timed one call in `sampleEvery`. */
+/** What the ports run: the current handler (swapped on reload), counted, with its exceptions logged. */
 function wrapped(packet: Packet): number {
-  const n = ++stats.calls;
+  stats.calls++;
   try {
-    if ((n & sampleMask) !== 0) return current.handler(packet);
-    const t0 = performance.now();
-    const v = current.handler(packet);
-    stats.sampledNs += (performance.now() - t0) * 1e6;
-    stats.samples++;
-    return v;
+    return current.handler(packet);
   } catch (err) {
     noteHandlerError(err);
     return undefined as unknown as number; // counted as a handler error by the port, and dropped
@@ -140,11 +172,13 @@ async function start(): Promise<void> {
       return { interface: p.interface, queue: p.queue, attachMode: s.attachMode, zeroCopy: s.zeroCopy };
     }),
   });
-  runs = ports.map((p) =>
-    p.run(wrapped, { signal: controller.signal }).catch((err) => {
+  runs = ports.map((p) => {
+    const acc = new Float64Array(BUCKET0 + NBOUNDS + 1);
+    timings.set(p, acc);
+    return p.run(wrapped, { signal: controller.signal, onBatch: batchRecorder(acc) }).catch((err) => {
       if (!controller.signal.aborted) void fatal(err);
-    }),
-  );
+    });
+  });
 }
 
 function errorText(err: unknown): string {
@@ -188,10 +222,13 @@ port0.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'stats': {
       const portStats = [];
+      const batches = [];
       for (const p of ports) {
-        if (!p.closed) portStats.push(p.stats());
+        if (p.closed) continue;
+        portStats.push(p.stats());
+        batches.push(batchTiming(p));
       }
-      post({ type: 'stats', id: msg.id, stats: { queue, ports: portStats, handler: { ...stats } } });
+      post({ type: 'stats', id: msg.id, stats: { queue, ports: portStats, batches, handler: { ...stats } } });
       break;
     }
     case 'reload':
