@@ -8,8 +8,7 @@
  *
  *   afxdp run examples/firewall.ts --interface afx0
  */
-import { Verdict, type Packet } from 'afxdp';
-import type { HandlerContext } from '../ts/cli/context.js';
+import { Verdict, type HandlerContext, type Packet } from 'afxdp';
 
 interface Rule {
   name: string;

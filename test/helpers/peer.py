@@ -7,13 +7,16 @@ Run inside the peer namespace:
       [--expect N] [--idle-ms 500] [--timeout-s 20] [--burst 32] [--gap-us 300]
 
 Frame files are a sequence of records: 4-byte little-endian length, then the
-frame bytes. Prints one JSON line: {"sent": N, "captured": M}.
+frame bytes. Prints "ready" on stderr once the capture socket is bound (at
+once without --capture), before sending anything; at the end, one JSON line
+on stdout: {"sent": N, "captured": M}.
 """
 import argparse
 import json
 import select
 import socket
 import struct
+import sys
 import time
 
 ETH_P_ALL = 0x0003
@@ -58,6 +61,8 @@ def main():
         rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
         rx.bind((args.iface, 0))
         rx.setblocking(False)
+    # From here on every frame arriving at the interface is captured.
+    print("ready", file=sys.stderr, flush=True)
 
     captured = []
 

@@ -4,16 +4,14 @@
  * namespace. Under CI=true a missing privilege fails the test instead of
  * skipping it.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { Lab, type LabOptions, enterNetns } from '../../ts/index.js';
 
-const execFileAsync = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Why privileged tests cannot run here, or null if they can. */
@@ -93,9 +91,35 @@ function decodeFrames(data: Buffer): Uint8Array[] {
 }
 
 /** Send and/or capture real frames at the lab's peer end (test/helpers/peer.py). */
-export async function peer(lab: Lab, options: PeerOptions): Promise<PeerResult> {
+export function peer(lab: Lab, options: PeerOptions): Promise<PeerResult> {
+  return peerCapture(lab, options).result;
+}
+
+export interface PeerRun {
+  /**
+   * Resolves once the peer's capture socket is bound (every frame arriving
+   * from then on is captured), or at once without `capture`; rejects if the
+   * peer fails first.
+   */
+  ready: Promise<void>;
+  /** What the peer sent and captured, when it is done. */
+  result: Promise<PeerResult>;
+}
+
+/**
+ * `peer()` with a ready signal: start a capture, await `ready`, then make
+ * the frames that should arrive, then await `result`.
+ */
+export function peerCapture(lab: Lab, options: PeerOptions): PeerRun {
   const dir = mkdtempSync(join(tmpdir(), 'afxdp-peer-'));
-  try {
+  let onReady!: () => void;
+  let onFail!: (err: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    onReady = resolve;
+    onFail = reject;
+  });
+  ready.catch(() => undefined); // a caller that only awaits `result` still hears of failures there
+  const result = (async () => {
     const args = ['netns', 'exec', lab.peer.ns, 'python3', join(here, 'peer.py'), '--iface', lab.peer.ifname];
     if (options.send) {
       writeFileSync(join(dir, 'send.bin'), encodeFrames(options.send));
@@ -107,13 +131,28 @@ export async function peer(lab: Lab, options: PeerOptions): Promise<PeerResult> 
     if (options.timeoutS !== undefined) args.push('--timeout-s', String(options.timeoutS));
     if (options.burst !== undefined) args.push('--burst', String(options.burst));
     if (options.gapUs !== undefined) args.push('--gap-us', String(options.gapUs));
-    const { stdout } = await execFileAsync('ip', args, { maxBuffer: 1 << 20 });
+    const stdout = await new Promise<string>((resolve, reject) => {
+      const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => {
+        err += d;
+        if (/^ready$/m.test(err)) onReady();
+      });
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        if (code === 0) resolve(out);
+        else reject(new Error(`peer.py failed (${code ?? signal}): ${err.replace(/^ready\n/m, '').trim()}`));
+      });
+    });
     const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { sent: number };
     const captured = options.capture ? decodeFrames(readFileSync(join(dir, 'capture.bin'))) : [];
     return { sent: summary.sent, captured };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  })().finally(() => rmSync(dir, { recursive: true, force: true }));
+  // Exited without a ready line: ready rejects (a no-op if it resolved already).
+  result.then(() => onFail(new Error('peer.py exited before it was ready')), onFail);
+  return { ready, result };
 }
 
 /** Wait until `cond` holds, checking every 10 ms, for at most `ms`. */

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../../ts/index.js';
-import { peer, requirePrivileges } from '../helpers/priv.js';
+import { peer, peerCapture, requirePrivileges } from '../helpers/priv.js';
 import { udpFrame } from '../helpers/frames.js';
 import { Daemon, finalTotals, sum } from './cli-support.js';
 
@@ -35,12 +35,11 @@ test('a daemon on two interfaces forwards between them with the firewall example
       }
       const allowed = frames.filter((_, i) => i % 3 !== 0);
       // Capture at B's peer while A's peer sends.
-      const capture = peer(b, { capture: true, expect: allowed.length, idleMs: 1500 });
-      // peer.py gives no ready signal: give its capture socket ample time to open.
-      await new Promise((r) => setTimeout(r, 1000));
+      const capture = peerCapture(b, { capture: true, expect: allowed.length, idleMs: 1500 });
+      await capture.ready; // its capture socket is bound: nothing sent from now on is missed
       const sent = await peer(a, { send: frames });
       assert.equal(sent.sent, frames.length);
-      const got = (await capture).captured.filter((f) => f[13] === 0x00 && f[12] === 0x08 && f[23] === 17);
+      const got = (await capture.result).captured.filter((f) => f[13] === 0x00 && f[12] === 0x08 && f[23] === 17);
       assert.deepEqual(
         got.map((f) => Buffer.from(f).toString('hex')).sort(),
         allowed.map((f) => Buffer.from(f).toString('hex')).sort(),

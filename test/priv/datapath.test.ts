@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { open, Verdict, type Port } from '../../ts/index.js';
 import { hex, udpFrame, variedUdpFrames } from '../helpers/frames.js';
-import { peer, requirePrivileges, until, withLab } from '../helpers/priv.js';
+import { peer, peerCapture, requirePrivileges, until, withLab } from '../helpers/priv.js';
 
 /** The accounting invariant: every frame in exactly one state, adding up. */
 export function assertAccounting(port: Port): void {
@@ -88,10 +88,10 @@ test('forward: frames entering port A leave port B unchanged (shared UMEM)', asy
     const loop = portA.run((p) => p.forward(portB));
     const frames = variedUdpFrames(2000, { dutMac: a.dut.mac, peerMac: a.peer.mac });
     // Capture at B's peer while A's peer sends.
-    const capture = peer({ ...lab, peer: b.peer } as typeof lab, { capture: true, expect: frames.length, idleMs: 1500 });
-    await new Promise((r) => setTimeout(r, 200));
+    const capture = peerCapture({ ...lab, peer: b.peer } as typeof lab, { capture: true, expect: frames.length, idleMs: 1500 });
+    await capture.ready;
     await peer(lab, { send: frames });
-    const result = await capture;
+    const result = await capture.result;
     assert.equal(result.captured.length, frames.length);
     for (let i = 0; i < frames.length; i++) assert.equal(hex(result.captured[i]!), hex(frames[i]!));
     assert.equal(portA.stats().forwarded, frames.length);
@@ -112,8 +112,8 @@ test('send: frames injected with port.send arrive at the peer intact', async (t)
       dstMac: lab.peer.mac, srcMac: lab.dut.mac, srcIp: '192.0.2.1', dstIp: '192.0.2.2',
       srcPort: 9, dstPort: 30000 + i, length: 60 + i * 2, seed: i,
     }));
-    const capture = peer(lab, { capture: true, expect: frames.length, idleMs: 1500 });
-    await new Promise((r) => setTimeout(r, 200));
+    const capture = peerCapture(lab, { capture: true, expect: frames.length, idleMs: 1500 });
+    await capture.ready;
     for (const f of frames) {
       while (!port.send(f)) {
         port.flush();
@@ -124,7 +124,7 @@ test('send: frames injected with port.send arrive at the peer intact', async (t)
       port.flush();
       return port.stats().frames.txRing + port.stats().frames.completionRing === 0;
     }));
-    const result = await capture;
+    const result = await capture.result;
     assert.equal(result.captured.length, frames.length);
     for (let i = 0; i < frames.length; i++) assert.equal(hex(result.captured[i]!), hex(frames[i]!));
     assert.equal(port.stats().sent, frames.length);

@@ -8,7 +8,11 @@ import * as reflector from '../../examples/reflector.js';
 import * as udpDrop from '../../examples/udp-drop.js';
 import * as firewall from '../../examples/firewall.js';
 
-// The examples import 'afxdp' (the package's types); at run time it is this tree.
+// The examples import from 'afxdp', as handlers outside this repository do.
+// Under the afxdp command that is the library the daemon runs (its loader
+// alias); here, under plain tsx, it is the package's self-reference
+// (package.json "exports"): dist/, built by `npm run build`. Only Verdict's
+// numbers and types come from there; the engine below is the source tree.
 const h = (m: { default: unknown }) => m.default as Handler;
 
 function udp(o: { dstPort: number; srcIp?: string; length?: number; seed?: number }): Uint8Array {
@@ -70,4 +74,11 @@ test('firewall: with two interfaces it forwards to the other one', () => {
   assert.deepEqual(r.outcomes.map((o) => o.out), ['out0', 'in0', null]);
   assert.deepEqual(r.sent[0], udp({ dstPort: 53 }), 'forwarded unchanged');
   firewall.setup({ interfaces: ['x'], ports: {}, queue: 0, generation: 0, log: () => undefined } as never); // back to one-interface mode
+});
+
+test("'afxdp' itself exports the handler test API that docs/cli.md shows", async () => {
+  const afxdp = await import('afxdp');
+  assert.equal(typeof afxdp.HandlerHarness, 'function');
+  const r = afxdp.runHandler(h(udpDrop), [udp({ dstPort: 9 }), udp({ dstPort: 53 })]);
+  assert.deepEqual(r.verdicts, ['drop', 'tx']);
 });
