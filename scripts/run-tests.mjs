@@ -27,7 +27,10 @@ if (files.length === 0) {
   console.error(`no tests found under test/${tiers.join(', test/')}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+// A test that hangs (a wedged wait on a real socket, say) fails after
+// TEST_TIMEOUT_MS instead of holding CI until its deadline.
+const timeout = process.env.TEST_TIMEOUT_MS ?? '180000';
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${timeout}`, ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);
