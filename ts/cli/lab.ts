@@ -49,17 +49,9 @@ const OPTIONS: Options = {
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const binPath = fileURLToPath(new URL('../../bin/afxdp.js', import.meta.url));
 
-/**
- * Import the Lab class without its exit hook: lab.ts deletes every lab its
- * process made when that process exits, which `lab up` must not do.
- */
-async function labClass(keep: boolean): Promise<typeof LabClass> {
-  const before = new Set(process.listeners('exit'));
-  const mod = await import('../lab.js');
-  if (keep) {
-    for (const l of process.listeners('exit')) if (!before.has(l)) process.off('exit', l);
-  }
-  return mod.Lab;
+/** The Lab class, loaded when a lab command needs it. */
+async function labClass(): Promise<typeof LabClass> {
+  return (await import('../lab.js')).Lab;
 }
 
 function ends(name: string): { dut: LabEnd; peer: LabEnd } {
@@ -124,8 +116,10 @@ async function up(p: ReturnType<typeof parse>): Promise<number> {
   if (namespaces().includes(dut.ns)) {
     throw new CliError(ExitCode.Busy, `lab '${name}' is already up (namespace ${dut.ns}): \`afxdp lab down${name === 'lab' ? '' : ` --name ${name}`}\` first`);
   }
-  const Lab = await labClass(true);
-  Lab.create({ name, queues });
+  const Lab = await labClass();
+  // persist: the lab outlives this command (lab.ts otherwise deletes the
+  // labs a process made when it exits).
+  Lab.create({ name, queues, persist: true });
   process.stdout.write(describe(name, queues));
   return ExitCode.Ok;
 }
@@ -178,7 +172,7 @@ async function demo(p: ReturnType<typeof parse>): Promise<number> {
   const seconds = int(p, 'seconds', 5, [1, 3600])!;
   const rate = int(p, 'rate', 0, [0, 100_000_000])!;
   const handler = str(p, 'handler') ?? fileURLToPath(new URL('../../examples/reflector.ts', import.meta.url));
-  const Lab = await labClass(false);
+  const Lab = await labClass();
   const lab = Lab.create({ name: `demo${process.pid}`, queues: int(p, 'queues', 2, [1, 64])! });
   const say = (s: string) => process.stderr.write(`afxdp lab demo: ${s}\n`);
   // Ctrl-C ends the traffic early; the lab still goes.
