@@ -221,10 +221,10 @@ pub fn enter_netns(name: &str) -> Result<()> {
 pub fn pin_thread_to_cpu(cpu: usize) -> Result<()> {
     // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: CPU_SET writes a bit inside the set we own (cpu < CPU_SETSIZE checked).
     if cpu >= libc::CPU_SETSIZE as usize {
         return Err(Error::new(ErrorCode::InvalidOption, format!("no CPU {cpu}")));
     }
+    // SAFETY: CPU_SET writes a bit inside the set we own (cpu < CPU_SETSIZE checked).
     unsafe { libc::CPU_SET(cpu, &mut set) };
     // SAFETY: pid 0 means the calling thread; set is a valid cpu_set_t.
     if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
