@@ -10,7 +10,7 @@ use crate::sys::poll_readable;
 use crate::umem::{UmemGroup, VERDICT_DROP, VERDICT_TX};
 
 /// Empty polls before blocking (as in ts/port.ts).
-const IDLE_SPINS: u32 = 32;
+const IDLE_SPINS: u32 = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NativeWork {
@@ -84,14 +84,11 @@ pub fn run_native(group: &mut UmemGroup, port: usize, work: NativeWork, batch: u
             idle = 0;
             continue;
         }
-        // Wait like the TypeScript loop does: a few yielding spins, then
-        // block in poll(). Spinning flat out would starve the kernel's
-        // receive path of the CPU it shares with us on small machines.
+        // Wait like the TypeScript loop does: a few back-to-back re-polls,
+        // then block in poll().
         group.service(port)?;
         idle += 1;
-        if idle <= IDLE_SPINS {
-            std::thread::yield_now();
-        } else {
+        if idle > IDLE_SPINS {
             idle = 0;
             let (fd, _wakeup) = group.poll_fds(port)?;
             poll_readable(&[fd], 1)?;
