@@ -118,13 +118,16 @@ export class Daemon {
   }
 }
 
-/** Totals per "if/queue" from the daemon's final status lines. */
-export function finalTotals(stdout: string): Map<string, Record<string, number>> {
+/**
+ * Totals per "if/queue" from the daemon's final status lines (with
+ * `steering`, the interface lines "if/xdp" of the XDP program instead).
+ */
+export function finalTotals(stdout: string, steering = false): Map<string, Record<string, number>> {
   const out = new Map<string, Record<string, number>>();
   for (const line of stdout.split('\n')) {
     if (!line.endsWith(' final')) continue;
     const m = /^\S+ (\S+) (.*) final$/.exec(line);
-    if (!m) continue;
+    if (!m || m[1]!.endsWith('/xdp') !== steering) continue;
     const rec: Record<string, number> = {};
     for (const kv of m[2]!.split(' ')) {
       const [k, v] = kv.split('=');

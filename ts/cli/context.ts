@@ -8,7 +8,10 @@ export interface HandlerContext {
   interfaces: string[];
   /**
    * This worker's port on each interface, by name. They share one UMEM, so
-   * a handler may `return packet.forward(ctx.ports.eth1)`.
+   * a handler may `return packet.forward(ctx.ports.eth1)`. Each port also
+   * reaches its interface's kernel fast path: `ctx.ports.eth0.kernel.block(
+   * '198.51.100.0/24', { ttl: 60 })` (the drop list), `ctx.ports.eth0.rules`
+   * (the steering rules, shared by every queue of the interface).
    */
   ports: Record<string, Port>;
   /** Times the module was reloaded before this setup (0 on first load). */

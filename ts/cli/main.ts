@@ -14,6 +14,8 @@ Commands:
                             status, metrics, reload on SIGHUP)
   doctor -i <if>            What this host and interface support, and what to change
   status                    afxdp programs and daemons on this host, with counters
+  block|unblock <prefix>    Add to / remove from a running daemon's kernel drop
+                            list (dropped in XDP); \`blocked\` lists it
   lab up|down|demo          A veth pair between two namespaces to try handlers on
   replay <handler> --in f   Run a handler offline over a pcap/pcapng capture
   bench <handler>           Frames per second of a handler on a lab pair
@@ -34,6 +36,9 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.js')).runCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
   status: async () => (await import('./status.js')).statusCommand,
+  block: async () => (argv) => import('./control.js').then((m) => m.controlCommand('block', argv)),
+  unblock: async () => (argv) => import('./control.js').then((m) => m.controlCommand('unblock', argv)),
+  blocked: async () => (argv) => import('./control.js').then((m) => m.controlCommand('blocked', argv)),
   lab: async () => (await import('./lab.js')).labCommand,
   replay: async () => (await import('./replay.js')).replayCommand,
   bench: async () => (await import('./bench.js')).benchCommand,

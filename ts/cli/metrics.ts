@@ -7,6 +7,20 @@ import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
 import type { PortStats } from '../port.js';
 import { BATCH_NS_BOUNDS, type BatchTiming, type WorkerStats } from './protocol.js';
+import { steeringByInterface } from './status-view.js';
+
+type Steering = PortStats['steering'];
+
+/** Interface-wide counters of the XDP program, labelled by interface only. */
+const STEERING_COUNTERS: Array<[name: string, help: string, get: (k: Steering) => number]> = [
+  ['afxdp_xdp_steered_packets_total', 'Frames the XDP program redirected to AF_XDP (to the handler).', (k) => k.steeredPackets],
+  ['afxdp_xdp_passed_packets_total', 'Frames the XDP program passed to the kernel stack (rules, default action, offloaded pass, no socket).', (k) => k.passedPackets],
+  ['afxdp_xdp_dropped_packets_total', 'Frames the XDP program dropped (drop rules, the drop list, offloaded drop).', (k) => k.droppedPackets],
+  ['afxdp_xdp_blocked_packets_total', 'Of the dropped: by the kernel drop list (afxdp block, port.kernel.block).', (k) => k.blocked],
+  ['afxdp_xdp_offload_hits_total', 'Frames given their verdict by an offloaded flow (packet.offload).', (k) => k.offloadHits],
+  ['afxdp_xdp_no_socket_packets_total', 'Of the passed: meant for AF_XDP, but no socket was bound on their queue.', (k) => k.noSocket],
+  ['afxdp_xdp_malformed_packets_total', 'Frames whose headers were truncated or unparseable (never steered on them).', (k) => k.malformed],
+];
 
 type PortCounter = [name: string, help: string, get: (s: PortStats) => number];
 
@@ -101,6 +115,42 @@ export function createMetrics(source: MetricsSource): DaemonMetrics {
     } else {
       new client.Gauge({ ...config, collect() { this.reset(); for (const w of latest) this.set({ queue: String(w.queue) }, get(w)); } });
     }
+  }
+  // The steering program's counters belong to the interface: taken from one
+  // port per interface, never summed over its queues.
+  const steering = () => steeringByInterface(latest);
+  for (const [name, help, get] of STEERING_COUNTERS) {
+    new client.Counter({
+      name,
+      help,
+      labelNames: ['interface'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [ifname, k] of steering()) this.inc({ interface: ifname }, get(k));
+      },
+    });
+  }
+  const ruleSeries: Array<[string, string, 'packets' | 'bytes']> = [
+    ['afxdp_rule_packets_total', 'Frames each steering rule decided (rule="default": no rule matched), since the rule set was set.', 'packets'],
+    ['afxdp_rule_bytes_total', 'Bytes of the frames each steering rule decided (rule="default": no rule matched).', 'bytes'],
+  ];
+  for (const [name, help, field] of ruleSeries) {
+    new client.Counter({
+      name,
+      help,
+      labelNames: ['interface', 'rule', 'name', 'action'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [ifname, k] of steering()) {
+          for (const r of k.rules) {
+            const rule = r.rule < 0 ? 'default' : String(r.rule);
+            this.inc({ interface: ifname, rule, name: r.name ?? (r.rule < 0 ? 'default' : ''), action: r.action }, r[field]);
+          }
+        }
+      },
+    });
   }
   const batches = () => latest.flatMap((w) => w.batches);
   portCounters(registry, BATCH_COUNTERS, batches);

@@ -1,5 +1,6 @@
 /** Messages between the daemon's main thread and its workers (one per queue). */
 import type { PortStats } from '../port.js';
+import type { RuleSet } from '../steer/index.js';
 
 export interface WorkerConfig {
   /** Absolute path of the handler module. */
@@ -7,6 +8,8 @@ export interface WorkerConfig {
   /** Interfaces this worker opens `queue` on (the first owns the UMEM, the others share it). */
   interfaces: string[];
   queue: number;
+  /** Steering rules for every interface (from --steer), parsed and checked in the main thread. */
+  steer?: RuleSet;
   open: {
     mode: 'auto' | 'native' | 'skb';
     zeroCopy: 'auto' | boolean;
@@ -59,8 +62,15 @@ export interface WorkerStats {
   handler: HandlerStats;
 }
 
+/** A drop-list operation on one interface, from `afxdp block|unblock|blocked` through the control socket. */
+export type ControlRequest =
+  | { op: 'block'; interface: string; prefix: string; ttl?: number }
+  | { op: 'unblock'; interface: string; prefix: string }
+  | { op: 'blocked'; interface: string };
+
 export type ToWorker =
   | { type: 'stats'; id: number }
+  | { type: 'control'; id: number; request: ControlRequest }
   | { type: 'reload'; generation: number }
   | { type: 'stop' };
 
@@ -70,4 +80,5 @@ export type FromWorker =
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'log'; queue: number; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'reloaded'; queue: number; ok: boolean; generation: number; message: string }
+  | { type: 'control'; id: number; ok: boolean; result?: unknown; error?: { message: string; code?: string } }
   | { type: 'stopped'; queue: number };

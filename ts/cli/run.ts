@@ -11,9 +11,11 @@ import { workerBootstrap } from './bootstrap.js';
 import { CliError, ExitCode, describeError, usageError } from './errors.js';
 import { handlerPath } from './handler-module.js';
 import { createMetrics, serveMetrics } from './metrics.js';
-import type { FromWorker, ToWorker, WorkerConfig, WorkerStats } from './protocol.js';
-import { LiveBlock, logLine, rows, terminalLine } from './status-view.js';
+import type { ControlRequest, FromWorker, ToWorker, WorkerConfig, WorkerStats } from './protocol.js';
+import { LiveBlock, logLine, rows, steeringLogLine, steeringRows, steeringTerminalLine, terminalLine } from './status-view.js';
 import { StateFile } from './state-file.js';
+import { closeControl, serveControl } from './control.js';
+import { steerRuleSet, SteerSyntaxError, type RuleSet } from '../steer/index.js';
 
 export const RUN_HELP = `Usage: afxdp run <handler.ts|.js> --interface <name> [options]
 
@@ -31,6 +33,10 @@ Options:
       --frames <n>          UMEM frames per worker, a power of two (default 4096)
       --batch-size <n>      Most frames per handler batch (default 64)
       --ring-size <n>       RX/TX ring size (default 2048)
+      --steer <expr>        Only frames matching the tcpdump-like expression
+                            reach the handler (e.g. 'udp dst port 53'); the
+                            rest stays with the kernel stack. Default: all.
+                            Applies to every --interface.
       --metrics [host:]port Serve Prometheus metrics at http://host:port/metrics
                             (host defaults to 127.0.0.1; a wildcard only if asked)
       --config <file>       JSON file with any of these options (flags win)
@@ -42,6 +48,7 @@ Options:
 
 Signals: SIGINT/SIGTERM stop cleanly (exit 0); SIGHUP reloads the handler
 module without closing sockets (a module that fails keeps the old one).
+Drop list at runtime: afxdp block|unblock|blocked (see afxdp block --help).
 Exit codes: see \`afxdp --help\`.
 `;
 
@@ -54,6 +61,7 @@ const RUN_OPTIONS: Options = {
   frames: { type: 'string' },
   'batch-size': { type: 'string' },
   'ring-size': { type: 'string' },
+  steer: { type: 'string' },
   metrics: { type: 'string' },
   config: { type: 'string' },
   watch: { type: 'boolean' },
@@ -70,6 +78,10 @@ export interface RunSettings {
   /** Resolved against the interfaces (filled in before the workers start). */
   queues: number[];
   open: WorkerConfig['open'];
+  /** --steer, parsed: the rule set every interface gets. */
+  steer?: RuleSet;
+  /** --steer as given (for the log). */
+  steerText?: string;
   metrics?: { host: string; port: number };
   watch: boolean;
   quiet: boolean;
@@ -92,6 +104,8 @@ function configArgs(file: string): string[] {
     if (!spec || k === 'config' || k === 'help') throw usageError(`--config ${file}: unknown option '${k}'`);
     if (spec.type === 'boolean') {
       if (v === true) argv.push(`--${k}`);
+    } else if (k === 'steer' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      argv.push('--steer', JSON.stringify(v)); // a rule set, as JSON
     } else {
       for (const item of Array.isArray(v) ? v : [v]) argv.push(`--${k}`, String(item));
     }
@@ -142,7 +156,44 @@ export function parseRunArgs(argv: string[]): RunSettings | 'help' {
   };
   const metrics = str(p, 'metrics');
   if (metrics !== undefined) settings.metrics = parseListen(metrics);
+  const steer = str(p, 'steer');
+  if (steer !== undefined) {
+    settings.steer = parseSteerOption(steer);
+    settings.steerText = steer;
+  }
   return settings;
+}
+
+/**
+ * `--steer`: a tcpdump-like expression (matching frames steered to the
+ * handler, the rest passed to the kernel), or a rule set as JSON (from
+ * `"steer": {...}` in --config). A syntax error is a usage error whose
+ * message shows the expression with a caret under the bad token.
+ */
+export function parseSteerOption(text: string): RuleSet {
+  if (text.trimStart().startsWith('{')) {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw usageError(`--steer: a rule set must be valid JSON: ${(err as Error).message}`);
+    }
+    const r = data as Partial<RuleSet>;
+    if (!Array.isArray(r.rules) || !r.rules.every((x) => x && typeof x === 'object' && x.match && typeof x.match === 'object' && ['steer', 'pass', 'drop'].includes(x.action))) {
+      throw usageError('--steer: a rule set is {"rules": [{"match": {...}, "action": "steer|pass|drop", "name"?: "..."}], "default": "pass"}');
+    }
+    if (r.default !== undefined && !['steer', 'pass', 'drop'].includes(r.default)) throw usageError(`--steer: "default" must be steer, pass or drop`);
+    return { rules: r.rules, default: r.default ?? 'pass' };
+  }
+  try {
+    return steerRuleSet(text);
+  } catch (err) {
+    if (err instanceof SteerSyntaxError) {
+      const [first, ...rest] = err.message.split('\n');
+      throw new CliError(ExitCode.Usage, `--steer: ${first} (see --help)\n${rest.join('\n')}`);
+    }
+    throw err;
+  }
 }
 
 interface WorkerSlot {
@@ -159,6 +210,8 @@ export class Daemon {
   #slots: WorkerSlot[] = [];
   #statsId = 0;
   #pendingStats = new Map<number, { want: number; got: WorkerStats[]; done: (s: WorkerStats[]) => void }>();
+  #controlId = 0;
+  #pendingControl = new Map<number, (msg: Extract<FromWorker, { type: 'control' }>) => void>();
   #generation = 0;
   #log: (line: string) => void;
   #onFatal: (exitCode: number, message: string) => void = () => undefined;
@@ -188,6 +241,7 @@ export class Daemon {
         queue,
         open: this.settings.open,
       };
+      if (this.settings.steer) config.steer = this.settings.steer;
       const worker = new Worker(source, { eval: true, workerData: config, name: `afxdp-q${queue}` });
       const slot: WorkerSlot = { queue, worker, ready: false, stopped: false, exited: new Promise((r) => worker.once('exit', r)) };
       this.#slots.push(slot);
@@ -220,6 +274,9 @@ export class Daemon {
             break;
           case 'reloaded':
             this.#onReloaded(msg.ok, `q${msg.queue}: ${msg.message}`);
+            break;
+          case 'control':
+            this.#pendingControl.get(msg.id)?.(msg);
             break;
           case 'stopped':
             slot.stopped = true;
@@ -282,6 +339,29 @@ export class Daemon {
       };
       this.#pendingStats.set(id, { want: live.length, got: [], done: finish });
       for (const s of live) this.#post(s, { type: 'stats', id });
+    });
+  }
+
+  /**
+   * A drop-list operation on an interface. The drop list belongs to the
+   * interface (all its ports share it), so one worker carries it out.
+   */
+  control(request: ControlRequest, timeoutMs = 5000): Promise<unknown> {
+    const slot = this.#slots.find((s) => s.ready && !s.stopped);
+    if (!slot) return Promise.reject(new CliError(ExitCode.Failure, 'the daemon is stopping'));
+    const id = ++this.#controlId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pendingControl.delete(id);
+        reject(new CliError(ExitCode.Failure, `worker for queue ${slot.queue} did not answer`));
+      }, timeoutMs);
+      this.#pendingControl.set(id, (msg) => {
+        clearTimeout(timer);
+        this.#pendingControl.delete(id);
+        if (msg.ok) resolve(msg.result);
+        else reject(Object.assign(new Error(msg.error?.message ?? 'failed'), msg.error?.code ? { code: msg.error.code } : {}));
+      });
+      this.#post(slot, { type: 'control', id, request });
     });
   }
 
@@ -391,6 +471,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let server: Server | null = null;
   let watcher: FSWatcher | null = null;
   let ticker: NodeJS.Timeout | null = null;
+  let control: Awaited<ReturnType<typeof serveControl>> | null = null;
   const state = new StateFile(settings, path);
   try {
     try {
@@ -408,6 +489,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     const first = await daemon.collect();
     const modes = first.flatMap((w) => w.ports).map((p) => `${p.interface}/${p.queue} ${p.attachMode}${p.zeroCopy ? ' zero-copy' : ' copy'}`);
     log(`running ${settings.handler} on ${modes.join(', ')} (pid ${process.pid})`);
+    if (settings.steerText !== undefined) log(`steering to the handler: ${settings.steerText}; everything else to the kernel`);
+    control = await serveControl((request) => daemon.control(request));
+    if (control.problem) log(`warn: no control socket (afxdp block/unblock will not reach this daemon): ${control.path}: ${control.problem}`);
 
     if (settings.metrics) {
       const metrics = createMetrics({ collect: () => daemon.collect() });
@@ -436,13 +520,17 @@ export async function runCommand(argv: string[]): Promise<number> {
     const tick = async () => {
       const stats = await daemon.collect();
       const now = performance.now();
-      const r = rows(stats, previous?.stats ?? null, previous ? (now - previous.at) / 1000 : 0);
+      const seconds = previous ? (now - previous.at) / 1000 : 0;
+      const r = rows(stats, previous?.stats ?? null, seconds);
+      const k = steeringRows(stats, previous?.stats ?? null, seconds);
       previous = { at: now, stats };
       state.update(stats);
-      if (block) block.render(r.map(terminalLine));
+      if (block) block.render([...k.map(steeringTerminalLine), ...r.map(terminalLine)]);
       else if (!settings.quiet && settings.statusInterval > 0 && now - lastLog >= settings.statusInterval * 1000 - 50) {
         lastLog = now;
-        for (const row of r) process.stdout.write(`${logLine(row)}\n`);
+        const when = new Date();
+        for (const row of k) process.stdout.write(`${steeringLogLine(row, when)}\n`);
+        for (const row of r) process.stdout.write(`${logLine(row, when)}\n`);
       }
     };
     ticker = setInterval(() => void tick(), 1000);
@@ -459,13 +547,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (ticker) clearInterval(ticker);
     watcher?.close();
     const last = await daemon.collect().catch(() => []);
+    if (control) await closeControl(control.server, control.path);
     await daemon.stop();
     state.remove();
     if (server) await new Promise((r) => server!.close(r));
     block?.release();
     if (!settings.quiet) {
       // Final totals, always as log lines (also on a terminal: they stay in the scrollback).
-      for (const row of rows(last, null, 0)) process.stdout.write(`${logLine(row)} final\n`);
+      const when = new Date();
+      for (const row of steeringRows(last, null, 0)) process.stdout.write(`${steeringLogLine(row, when)} final\n`);
+      for (const row of rows(last, null, 0)) process.stdout.write(`${logLine(row, when)} final\n`);
     }
     log(code === 0 ? 'stopped' : `stopped (exit ${code})`);
     return code;

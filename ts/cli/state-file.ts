@@ -116,6 +116,8 @@ export function readStates(): DaemonState[] {
     }
     if (!alive) {
       rmSync(join(STATE_DIR, f), { force: true });
+      rmSync(join(STATE_DIR, `${pid}.sock`), { force: true }); // its control socket
+
       continue;
     }
     try {

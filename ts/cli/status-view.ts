@@ -72,6 +72,64 @@ export function rows(current: WorkerStats[], previous: WorkerStats[] | null, sec
   return out;
 }
 
+/** The interface's XDP program counters (interface-wide, not per queue). */
+export interface SteeringRow {
+  interface: string;
+  steered: number;
+  passed: number;
+  dropped: number;
+  blocked: number;
+  offloadHits: number;
+  noSocket: number;
+  malformed: number;
+  steeredPps: number;
+  passedPps: number;
+  droppedPps: number;
+}
+
+type Steering = PortStats['steering'];
+
+/**
+ * The steering counters per interface, from one port of each (the lowest
+ * queue): they belong to the interface's program, so every port reports
+ * the same numbers and summing over queues would count them several times.
+ */
+export function steeringByInterface(stats: WorkerStats[]): Map<string, Steering> {
+  const out = new Map<string, { queue: number; steering: Steering }>();
+  for (const w of stats) {
+    for (const p of w.ports) {
+      if (!p.steering) continue;
+      const seen = out.get(p.interface);
+      if (!seen || p.queue < seen.queue) out.set(p.interface, { queue: p.queue, steering: p.steering });
+    }
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v.steering]));
+}
+
+/** One row per interface from two snapshots `seconds` apart (rates are 0 without a previous one). */
+export function steeringRows(current: WorkerStats[], previous: WorkerStats[] | null, seconds: number): SteeringRow[] {
+  const before = previous ? steeringByInterface(previous) : new Map<string, Steering>();
+  const out: SteeringRow[] = [];
+  for (const [ifname, k] of steeringByInterface(current)) {
+    const b = before.get(ifname);
+    const rate = (now: number, then: number | undefined) => (b && seconds > 0 ? Math.max(0, (now - (then ?? 0)) / seconds) : 0);
+    out.push({
+      interface: ifname,
+      steered: k.steeredPackets,
+      passed: k.passedPackets,
+      dropped: k.droppedPackets,
+      blocked: k.blocked,
+      offloadHits: k.offloadHits,
+      noSocket: k.noSocket,
+      malformed: k.malformed,
+      steeredPps: rate(k.steeredPackets, b?.steeredPackets),
+      passedPps: rate(k.passedPackets, b?.passedPackets),
+      droppedPps: rate(k.droppedPackets, b?.droppedPackets),
+    });
+  }
+  return out;
+}
+
 /** 1234567 -> "1.23M". */
 export function si(n: number): string {
   if (n < 1000) return String(Math.round(n));
@@ -100,6 +158,20 @@ export function terminalLine(r: Row): string {
     `err ${si(r.handlerErrors)} rx ${si(r.rx)} handler ${nsText(r.handlerNsPerPacket).padStart(4)} ns/pkt${health}`;
 }
 
+/** One human line per interface: what its XDP program did with the frames. */
+export function steeringTerminalLine(r: SteeringRow): string {
+  return `${`${r.interface} xdp`.padEnd(10)} steered ${si(r.steeredPps).padStart(5)}/s passed ${si(r.passedPps).padStart(5)}/s ` +
+    `dropped ${si(r.droppedPps).padStart(5)}/s (blocked ${si(r.blocked)}) offload-hits ${si(r.offloadHits)}` +
+    `${r.noSocket ? ` no-socket ${si(r.noSocket)}` : ''}${r.malformed ? ` malformed ${si(r.malformed)}` : ''}`;
+}
+
+/** One key=value line per interface for logs, `IF/xdp` in the place of `IF/QUEUE`. */
+export function steeringLogLine(r: SteeringRow, when = new Date()): string {
+  return `${when.toISOString()} ${r.interface}/xdp steered=${r.steered} passed=${r.passed} dropped=${r.dropped} ` +
+    `blocked=${r.blocked} offload_hits=${r.offloadHits} no_socket=${r.noSocket} malformed=${r.malformed} ` +
+    `steered_pps=${Math.round(r.steeredPps)}`;
+}
+
 /** One key=value line per port, for logs (stable field names, easy to grep or parse). */
 export function logLine(r: Row, when = new Date()): string {
   return `${when.toISOString()} ${r.interface}/${r.queue} rx=${r.rx} tx=${r.tx} fwd=${r.forwarded} drop=${r.dropped} ` +
@@ -107,9 +179,9 @@ export function logLine(r: Row, when = new Date()): string {
     `fill_empty=${r.fillRingEmpty} rx_full=${r.rxRingFull} rx_dropped=${r.rxDropped}`;
 }
 
-/** Parse a logLine back (tests and scripts). */
+/** Parse a logLine (queue: a number) or a steeringLogLine (queue: "xdp") back (tests and scripts). */
 export function parseLogLine(line: string): Record<string, string> | null {
-  const m = /^\S+ (\S+)\/(\d+) (.*)$/.exec(line.trim());
+  const m = /^\S+ (\S+)\/(\d+|xdp) (.*)$/.exec(line.trim());
   if (!m) return null;
   const out: Record<string, string> = { interface: m[1]!, queue: m[2]! };
   for (const kv of m[3]!.split(' ')) {

@@ -9,7 +9,7 @@ import type { Packet } from '../packet-view.js';
 import { CliError, describeError, oneLine, ExitCode } from './errors.js';
 import { loadHandlerModule, type HandlerModule } from './handler-module.js';
 import type { HandlerContext } from './context.js';
-import { BATCH_NS_BOUNDS, type BatchTiming, type FromWorker, type HandlerStats, type ToWorker, type WorkerConfig } from './protocol.js';
+import { BATCH_NS_BOUNDS, type BatchTiming, type ControlRequest, type FromWorker, type HandlerStats, type ToWorker, type WorkerConfig } from './protocol.js';
 
 const config = workerData as WorkerConfig;
 const port0 = parentPort!;
@@ -151,6 +151,9 @@ async function start(): Promise<void> {
         ...(config.open.frames !== undefined && { frames: config.open.frames }),
         ...(config.open.batchSize !== undefined && { batchSize: config.open.batchSize }),
         ...(config.open.ringSize !== undefined && { ringSize: config.open.ringSize }),
+        // Every worker sets the same rule set (rules belong to the interface):
+        // no worker's port ever runs under the attach-time "steer all".
+        ...(config.steer !== undefined && { steer: config.steer }),
         ...(ports[0] && { shareUmemWith: ports[0] }),
       });
       ports.push(p);
@@ -218,6 +221,21 @@ async function stop(): Promise<void> {
   port0.close();
 }
 
+/** A drop-list operation from the control socket, on this worker's port of the interface. */
+function control(request: ControlRequest): unknown {
+  const p = ports.find((x) => x.interface === request.interface && !x.closed);
+  if (!p) throw new CliError(ExitCode.NoSuchInterface, `this daemon does not serve '${request.interface}'`);
+  switch (request.op) {
+    case 'block':
+      p.kernel.block(request.prefix, request.ttl === undefined ? {} : { ttl: request.ttl });
+      return true;
+    case 'unblock':
+      return p.kernel.unblock(request.prefix);
+    case 'blocked':
+      return p.kernel.blocked();
+  }
+}
+
 port0.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'stats': {
@@ -229,6 +247,18 @@ port0.on('message', (msg: ToWorker) => {
         batches.push(batchTiming(p));
       }
       post({ type: 'stats', id: msg.id, stats: { queue, ports: portStats, batches, handler: { ...stats } } });
+      break;
+    }
+    case 'control': {
+      try {
+        post({ type: 'control', id: msg.id, ok: true, result: control(msg.request) });
+      } catch (err) {
+        const e = err as { message?: unknown; code?: unknown };
+        const error: { message: string; code?: string } = { message: oneLine(String(e?.message ?? err)) };
+        if (err instanceof CliError) error.code = `EXIT_${err.exitCode}`;
+        else if (typeof e?.code === 'string') error.code = e.code;
+        post({ type: 'control', id: msg.id, ok: false, error });
+      }
       break;
     }
     case 'reload':
