@@ -63,10 +63,10 @@ try {
   console.log(`threads: generator on CPU 0, consumer on CPU ${consumerCpu}`);
   console.log(`port: attach ${stats.attachMode}, zero-copy ${stats.zeroCopy}, batch 64, windows ${rounds} x ${seconds}s each side`);
   console.log('');
-  console.log('| handler | TypeScript Mpps | native Mpps | ratio | TS CPU ns/pkt | native CPU ns/pkt |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| handler | TypeScript Mpps | native Mpps | ratio | TS CPU ns/pkt | native CPU ns/pkt | TS frames/batch | TS ns/pkt in handler calls |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const [name, c] of Object.entries(results)) {
-    console.log(`| ${name} | ${mpps(c.handlerFps)} | ${mpps(c.nativeFps)} | ${c.ratio.toFixed(3)} | ${c.handlerCpuNsPerPacket.toFixed(1)} | ${c.nativeCpuNsPerPacket.toFixed(1)} |`);
+    console.log(`| ${name} | ${mpps(c.handlerFps)} | ${mpps(c.nativeFps)} | ${c.ratio.toFixed(3)} | ${c.handlerCpuNsPerPacket.toFixed(1)} | ${c.nativeCpuNsPerPacket.toFixed(1)} | ${c.handlerBatchSize.toFixed(1)} | ${c.handlerCallNsPerPacket.toFixed(1)} |`);
   }
   console.log('');
   console.log(JSON.stringify({ results, sent, etherTypes: etherTypes > 0 }));

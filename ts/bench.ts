@@ -16,6 +16,10 @@ export interface WindowResult {
   seconds: number;
   /** CPU time of the consuming thread. */
   cpuNs: number;
+  /** Batches handed to the handler (TypeScript windows only). */
+  batches?: number;
+  /** Time spent inside the handler calls (TypeScript windows only). */
+  handlerNs?: number;
 }
 
 export interface Comparison {
@@ -29,6 +33,9 @@ export interface Comparison {
   /** Median CPU ns per packet of the consuming thread. */
   handlerCpuNsPerPacket: number;
   nativeCpuNsPerPacket: number;
+  /** Median frames per batch and ns per packet inside the handler calls (TypeScript side). */
+  handlerBatchSize: number;
+  handlerCallNsPerPacket: number;
 }
 
 export interface TrafficOptions {
@@ -72,10 +79,15 @@ export async function measureHandler(port: Port, handler: Handler, ms: number): 
   const cpu0 = threadCpuNs();
   const t0 = process.hrtime.bigint();
   const timer = setTimeout(() => ac.abort(), ms);
-  await port.run(handler, { signal: ac.signal });
+  const batchTotals = { batches: 0, handlerNs: 0 };
+  const onBatch = (_frames: number, ns: number) => {
+    batchTotals.batches++;
+    batchTotals.handlerNs += ns;
+  };
+  await port.run(handler, { signal: ac.signal, onBatch });
   clearTimeout(timer);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { frames: port.stats().rx - rx0, seconds, cpuNs: threadCpuNs() - cpu0 };
+  return { frames: port.stats().rx - rx0, seconds, cpuNs: threadCpuNs() - cpu0, ...batchTotals };
 }
 
 /** Run the native consumer on `port` for `ms` (blocks this thread) and measure it. */
@@ -107,5 +119,7 @@ export async function compare(port: Port, handler: Handler, work: NativeWork, op
     ratio: handlerFps / nativeFps,
     handlerCpuNsPerPacket: median(handlerRuns.map(cpp)),
     nativeCpuNsPerPacket: median(nativeRuns.map(cpp)),
+    handlerBatchSize: median(handlerRuns.map((r) => r.frames / (r.batches || 1))),
+    handlerCallNsPerPacket: median(handlerRuns.map((r) => (r.handlerNs ?? 0) / (r.frames || 1))),
   };
 }

@@ -106,14 +106,15 @@ export class Packet {
 
   /** Swap destination and source MAC addresses in place. */
   swapMacs(): void {
-    this.#check(0, 12);
-    const b = this.buffer;
-    const o = this.offset;
-    for (let i = 0; i < 6; i++) {
-      const t = b[o + i]!;
-      b[o + i] = b[o + 6 + i]!;
-      b[o + 6 + i] = t;
-    }
+    const o = this.#check(0, 12);
+    // Four loads and four stores instead of twelve byte swaps.
+    const v = this.#view;
+    const dstHi = v.getUint32(o);
+    const dstLo = v.getUint16(o + 4);
+    v.setUint32(o, v.getUint32(o + 6));
+    v.setUint16(o + 4, v.getUint16(o + 10));
+    v.setUint32(o + 6, dstHi);
+    v.setUint16(o + 10, dstLo);
   }
 
   /**
