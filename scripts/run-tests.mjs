@@ -30,7 +30,7 @@ if (files.length === 0) {
 // A test that hangs (a wedged wait on a real socket, say) fails after
 // TEST_TIMEOUT_MS instead of holding CI until its deadline.
 const timeout = process.env.TEST_TIMEOUT_MS ?? '180000';
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${timeout}`, ...files], {
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${timeout}`, '--test-force-exit', ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);

@@ -123,6 +123,7 @@ export class Port implements PacketOwner {
   readonly umem: UmemHandle;
   readonly batchSize: number;
   #closed = false;
+  #closing: Promise<void> | null = null;
   #stopRequested = false;
   #loop: Promise<void> | null = null;
   #handlerErrors = 0;
@@ -149,7 +150,7 @@ export class Port implements PacketOwner {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closed || this.#closing !== null;
   }
 
   /**
@@ -157,7 +158,7 @@ export class Port implements PacketOwner {
    * decides its fate. Settles when the port closes or `signal` aborts.
    */
   run(handler: Handler, options: RunOptions = {}): Promise<void> {
-    if (this.#closed) return Promise.reject(new AfxdpError('ERR_CLOSED', 'the port is closed'));
+    if (this.#closed || this.#closing) return Promise.reject(new AfxdpError('ERR_CLOSED', 'the port is closed'));
     if (this.#loop) return Promise.reject(new AfxdpError('ERR_ALREADY_RUNNING', 'this port is already running a handler'));
     if (typeof handler !== 'function') {
       return Promise.reject(new AfxdpError('ERR_INVALID_OPTION', 'run() needs a handler function'));
@@ -210,15 +211,20 @@ export class Port implements PacketOwner {
           } catch {
             verdict = undefined;
           }
-          if (typeof verdict !== 'number') {
+          // A verdict is an integer 0..255 (Drop, Tx, or 2 + a port index);
+          // anything else (undefined, NaN, 256, a promise) is a handler error,
+          // never silently wrapped by the Uint8Array.
+          if (typeof verdict !== 'number' || (verdict & 255) !== verdict) {
             this.#handlerErrors++;
             verdict = Verdict.Drop;
           }
           verdicts[i] = verdict as number;
           table[2 * i + 1] = packet.length;
         }
-        if (onBatch) onBatch(n, (performance.now() - started) * 1e6);
+        const handlerNs = onBatch ? (performance.now() - started) * 1e6 : 0;
+        // Commit before anything else can throw: the frames must go back.
         umem.commit(index, table, verdicts);
+        if (onBatch) onBatch(n, handlerNs);
         if (++batches >= BATCHES_PER_YIELD) {
           batches = 0;
           await yieldToEventLoop();
@@ -296,8 +302,13 @@ export class Port implements PacketOwner {
   }
 
   /** Stop the loop, close the socket; the last port of an interface detaches the program, the last of a UMEM frees it. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    // One close, however many callers: the UMEM's port count must drop once.
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#requestStop();
     if (this.#loop) await this.#loop.catch(() => undefined);
     this.#closed = true;
@@ -355,19 +366,11 @@ export async function open(options: OpenOptions): Promise<Port> {
       batchSize,
     };
     if (options.ringSize !== undefined) init.ringSize = options.ringSize;
-    const rules = options.steer === undefined ? undefined : JSON.stringify(toRuleSet(options.steer));
+    // Installed by the native side before the socket joins the XSKMAP.
+    if (options.steer !== undefined) init.rulesJson = JSON.stringify(toRuleSet(options.steer));
     const index = native(() => umem.native.addPort(init));
     umem.portOpened();
-    const port = new Port(umem, index, options, batchSize);
-    if (rules !== undefined) {
-      try {
-        native(() => umem.native.setRules(index, rules));
-      } catch (err) {
-        await port.close();
-        throw err;
-      }
-    }
-    return port;
+    return new Port(umem, index, options, batchSize);
   } catch (err) {
     if (!shared && umem.openPorts === 0) umem.native.close();
     throw err;

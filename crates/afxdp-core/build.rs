@@ -34,7 +34,7 @@ fn compile(clang: &str, include: &Path, src: &Path, out_dir: &Path) {
     let mut cmd = Command::new(clang);
     cmd.args(["-O2", "-g", "-target", "bpf", "-Wall", "-Werror"])
         // Debian keeps asm/ (needed by linux/bpf.h) under the multiarch path.
-        .arg("-I/usr/include/x86_64-linux-gnu")
+        .arg(format!("-I/usr/include/{}", multiarch()))
         .arg("-I")
         .arg(include)
         .arg("-c")
@@ -57,5 +57,18 @@ fn compile(clang: &str, include: &Path, src: &Path, out_dir: &Path) {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+}
+
+/// Debian's multiarch directory for the host we build on (the BPF objects
+/// are target-independent, but the kernel headers' asm/ is per host arch).
+fn multiarch() -> String {
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_else(|_| "x86_64".into());
+    match arch.as_str() {
+        "x86_64" => "x86_64-linux-gnu".into(),
+        "aarch64" => "aarch64-linux-gnu".into(),
+        "arm" => "arm-linux-gnueabihf".into(),
+        "riscv64" => "riscv64-linux-gnu".into(),
+        other => format!("{other}-linux-gnu"),
     }
 }

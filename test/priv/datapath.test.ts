@@ -245,3 +245,48 @@ test('mode: forcing skb (generic) XDP works end to end and is reported', async (
     await loop;
   });
 });
+
+test('verdicts that are not integers 0..255 count as handler errors, never wrap', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLab({}, async (lab) => {
+    const port = await open({ interface: lab.dut.ifname });
+    const bad = [256, 257, NaN, 1.5, -1, undefined, 'tx'];
+    let n = 0;
+    const loop = port.run(() => bad[n++ % bad.length] as number);
+    const frames = variedUdpFrames(70, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
+    const result = await peer(lab, { send: frames, capture: true, idleMs: 300 });
+    assert.ok(await until(() => port.stats().rx === frames.length));
+    assert.equal(result.captured.length, 0, '257 must not become Tx');
+    assert.equal(port.stats().handlerErrors, 70);
+    assert.equal(port.stats().forwarded, 0);
+    assertAccounting(port);
+    await port.close();
+    await loop;
+  });
+});
+
+test('concurrent close() calls close once; a shared UMEM stays up for its other port', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLab({ pairs: 2 }, async (lab) => {
+    const [a, b] = lab.pairs as [typeof lab.pairs[0], typeof lab.pairs[0]];
+    const portA = await open({ interface: a.dut.ifname });
+    const portB = await open({ interface: b.dut.ifname, shareUmemWith: portA });
+    const loopA = portA.run(() => Verdict.Drop);
+    await Promise.all([portA.close(), portA.close(), portA.close()]);
+    await loopA;
+    await assert.rejects(portA.run(() => Verdict.Drop), { code: 'ERR_CLOSED' });
+    // B still works on the shared UMEM.
+    let seen = 0;
+    const loopB = portB.run(() => {
+      seen++;
+      return Verdict.Drop;
+    });
+    await peer({ ...lab, peer: b.peer } as typeof lab, { send: variedUdpFrames(50, { dutMac: b.dut.mac, peerMac: b.peer.mac }) });
+    assert.ok(await until(() => seen === 50), `B saw ${seen}`);
+    assertAccounting(portB);
+    await portB.close();
+    await loopB;
+    assert.equal(lab.xdpProgramId(a.dut), null);
+    assert.equal(lab.xdpProgramId(b.dut), null);
+  });
+});

@@ -124,7 +124,8 @@ test('an interface carrying a foreign XDP program is refused, the program untouc
       '__attribute__((section("xdp"), used)) int foreign_pass(struct xdp_md *ctx) { return XDP_PASS; }',
       'char _license[] __attribute__((section("license"), used)) = "GPL";',
     ].join('\n'));
-    execFileSync('clang', ['-O2', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', join(dir, 'foreign.c'), '-o', join(dir, 'foreign.o')]);
+    const multiarch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+    execFileSync('clang', ['-O2', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', join(dir, 'foreign.c'), '-o', join(dir, 'foreign.o')]);
     await withLab({}, async (lab) => {
       lab.exec(lab.dut, 'ip', ['link', 'set', 'dev', lab.dut.ifname, 'xdpgeneric', 'obj', join(dir, 'foreign.o'), 'sec', 'xdp']);
       const foreign = lab.xdpProgramId(lab.dut);

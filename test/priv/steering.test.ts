@@ -123,7 +123,7 @@ test('an offloaded flow stops reaching the handler and comes back after its TTL'
     let seen = 0;
     const loop = port.run((p) => {
       seen++;
-      return p.offload(Verdict.Drop, { ttl: 1 });
+      return p.offload(Verdict.Drop, { ttl: 3 });
     });
     const flow = frames(lab, 100, 9, 41000);
     await peer(lab, { send: flow.slice(0, 1) });
@@ -139,7 +139,7 @@ test('an offloaded flow stops reaching the handler and comes back after its TTL'
     // Another flow still reaches the handler.
     await peer(lab, { send: frames(lab, 10, 9, 42000).slice(0, 1) });
     assert.ok(await until(() => seen === 2));
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3500));
     await peer(lab, { send: flow.slice(0, 5) });
     assert.ok(await until(() => seen >= 3), 'after the TTL the flow reaches the handler again');
     await port.close();

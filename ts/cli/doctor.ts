@@ -254,12 +254,20 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
     ...(combinedMax && Number(combinedMax) > report.queues && { fix: `more queues spread the load: \`ethtool -L ${ifname} combined ${combinedMax}\`` }),
   });
 
-  // MTU against the frame size (AF_XDP puts 256 bytes of headroom before the data).
+  // MTU against the frame size, with the rule `open` applies in native mode
+  // (crates/afxdp-core/src/umem.rs check_mtu): 256 bytes of XDP headroom,
+  // then an Ethernet header with up to two VLAN tags (22 bytes) and the MTU.
+  // In skb mode `run` starts anyway, but oversized frames are dropped by the
+  // kernel (rx_dropped); doctor reports it as a failure either way.
   if (report.mtu !== null) {
     const room = options.frameSize - 256;
-    const need = report.mtu + 18;
+    const need = report.mtu + 22;
     if (need <= room) add({ name: 'mtu', status: 'ok', detail: `MTU ${report.mtu}: frames up to ${need} bytes fit ${options.frameSize}-byte UMEM frames (${room} bytes of room)` });
-    else add({ name: 'mtu', status: 'fail', detail: `MTU ${report.mtu} frames (${need} bytes) do not fit ${options.frameSize}-byte UMEM frames (${room} bytes of room)`, fix: `lower the MTU (\`ip link set dev ${ifname} mtu ${room - 18}\`)${options.frameSize < 4096 ? ' or use --frame-size 4096' : ''}`, exitCode: ExitCode.Unsupported });
+    else {
+      const fix = `lower the MTU (\`ip link set dev ${ifname} mtu ${room - 22}\`)${options.frameSize < 4096 ? ' or use --frame-size 4096' : ''}`;
+      const detail = `MTU ${report.mtu} frames (${need} bytes) do not fit ${options.frameSize}-byte UMEM frames (${room} bytes of room)`;
+      add({ name: 'mtu', status: 'fail', detail: `${detail} (in skb mode \`run\` starts, but the kernel drops them)`, fix, exitCode: ExitCode.Unsupported });
+    }
   }
 
   // Offloads that merge or half-checksum frames.

@@ -232,3 +232,14 @@ pub fn pin_thread_to_cpu(cpu: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// Mark a descriptor close-on-exec.
+pub fn set_cloexec(fd: RawFd) -> Result<()> {
+    // SAFETY: F_GETFD/F_SETFD only read and write the descriptor's flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
+        return Err(Error::last_os("fcntl(F_SETFD)", "marking a socket close-on-exec"));
+    }
+    Ok(())
+}

@@ -66,6 +66,8 @@ pub struct PortOptions {
     pub batch_size: u32,
     /// RX and TX ring sizes (powers of two).
     pub ring_size: u32,
+    /// Steering rules to install on the interface before the socket is bound.
+    pub rules: Option<crate::bpf::RuleSet>,
 }
 
 impl PortOptions {
@@ -77,6 +79,7 @@ impl PortOptions {
             zero_copy: ZeroCopy::Auto,
             batch_size: 64,
             ring_size: 2048,
+            rules: None,
         }
     }
 }
@@ -279,6 +282,12 @@ impl UmemGroup {
         if steering.mode() == crate::bpf::AttachedMode::Native {
             self.check_mtu(&opts.interface)?;
         }
+        // Rules go in before the socket joins the XSKMAP: a fresh program
+        // steers everything, and frames steered by mistake (SSH, ARP) could
+        // never go back to the kernel.
+        if let Some(rules) = &opts.rules {
+            steering.set_rules(rules)?;
+        }
         let (user, device, zero_copy) = self.bind_socket(opts, ifindex)?;
         let rx = user.map_rx().map_err(|e| Error::syscall("mmap(XDP_RX_RING)", xdp_errno(e), "mapping the RX ring"))?;
         let tx = user.map_tx().map_err(|e| Error::syscall("mmap(XDP_TX_RING)", xdp_errno(e), "mapping the TX ring"))?;
@@ -388,6 +397,10 @@ impl UmemGroup {
                 .map_err(|e| {
                     Error::syscall_needing("socket(AF_XDP)", xdp_errno(e), "CAP_NET_RAW", "creating an AF_XDP socket")
                 })?;
+            // xdpilone opens sockets without SOCK_CLOEXEC: a child process
+            // would otherwise keep the socket bound (and the queue busy)
+            // after we close it.
+            sys::set_cloexec(socket.as_raw_fd())?;
             let device = umem.fq_cq(&socket).map_err(|e| {
                 let errno = xdp_errno(e);
                 if errno == libc::EINVAL {

@@ -39,6 +39,8 @@ pub struct PortInit {
     pub zero_copy: Option<String>,
     pub batch_size: Option<u32>,
     pub ring_size: Option<u32>,
+    /// Steering rules (JSON of ts/steer RuleSet) installed before the socket is bound.
+    pub rules_json: Option<String>,
 }
 
 #[napi(object)]
@@ -170,6 +172,9 @@ impl NativeUmem {
         }
         if let Some(r) = init.ring_size {
             opts.ring_size = r;
+        }
+        if let Some(json) = &init.rules_json {
+            opts.rules = Some(afxdp_core::bpf::RuleSet::from_json(json).map_err(to_js)?);
         }
         self.group.add_port(&opts).map(|i| i as u32).map_err(to_js)
     }
