@@ -74,6 +74,9 @@ export class Lab {
 
   /** Create the namespaces and the veth pair. Cleans up after itself if any step fails. */
   static create(options: LabOptions = {}): Lab {
+    // Labs of processes that died without cleaning up (SIGKILL, a signal
+    // without an exit handler) go first: they hold no frames, only names.
+    sweepStaleLabs();
     const tag = options.name ?? `${process.pid}-${labCounter++}`;
     const queues = options.queues ?? 1;
     const lab = new Lab(tag, queues, options.pairs ?? 1);
