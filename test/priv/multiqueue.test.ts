@@ -30,7 +30,9 @@ test('two queues, two worker threads: frames handled on both, none lost', async 
       workerData: { entry: pathToFileURL(join(fixtures, 'queue-worker.ts')).href, ifname: lab.dut.ifname, queue },
     }));
     try {
-      for (const w of workers) assert.deepEqual(await message(w), { ready: true });
+      // Listen to both at once: a worker's message emitted while nobody
+      // listens on its 'message' event is lost.
+      for (const reply of await Promise.all(workers.map(message))) assert.deepEqual(reply, { ready: true });
       const frames = Array.from({ length: 4000 }, (_, i) => udpFrame({
         dstMac: lab.dut.mac, srcMac: lab.peer.mac, srcIp: '192.0.2.2', dstIp: '192.0.2.1',
         srcPort: 40000 + (i % 1000), dstPort: 9, length: 60 + (i % 200), seed: i,
