@@ -9,20 +9,11 @@
  */
 import { cpus, release } from 'node:os';
 import { Lab, enterNetns, open, Verdict } from '../ts/index.js';
-import { compare, pinThread, startTraffic, type Comparison } from '../ts/bench.js';
+import { benchFrame, compare, pinThread, startTraffic, type Comparison } from '../ts/bench.js';
 
 const seconds = Number(process.env.BENCH_WINDOW_S ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
-function frame64(dstMac: string, srcMac: string): Uint8Array {
-  const f = new Uint8Array(60);
-  const mac = (m: string) => m.split(':').map((h) => parseInt(h, 16));
-  f.set(mac(dstMac), 0);
-  f.set(mac(srcMac), 6);
-  f.set([0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 2, 192, 0, 2, 1], 12);
-  f.set([0x9c, 0x40, 0, 9, 0, 26, 0, 0], 34);
-  return f;
-}
 
 const lab = Lab.create({ name: `bench-${process.pid}` });
 try {
@@ -36,7 +27,7 @@ try {
   const traffic = startTraffic({
     netns: lab.peer.ns,
     interface: lab.peer.ifname,
-    frame: frame64(lab.dut.mac, lab.peer.mac),
+    frame: benchFrame(lab.dut.mac, lab.peer.mac),
     cpu: 0,
   }, windows * seconds + 10);
   let etherTypes = 0;

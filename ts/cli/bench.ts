@@ -35,16 +35,6 @@ const OPTIONS: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
-function frame64(dstMac: string, srcMac: string): Uint8Array {
-  const f = new Uint8Array(60);
-  const mac = (m: string) => m.split(':').map((h) => parseInt(h, 16));
-  f.set(mac(dstMac), 0);
-  f.set(mac(srcMac), 6);
-  // IPv4/UDP 192.0.2.2:40000 -> 192.0.2.1:9, checksums left for the handler to ignore.
-  f.set([0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 2, 192, 0, 2, 1], 12);
-  f.set([0x9c, 0x40, 0, 9, 0, 26, 0, 0], 34);
-  return f;
-}
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const p = parse(argv, OPTIONS);
@@ -61,7 +51,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const mod = await loadHandlerModule<HandlerContext>(path);
 
   const { Lab, enterNetns, open } = await import('../index.js');
-  const { compare, startTraffic } = await import('../bench.js');
+  const { benchFrame, compare, startTraffic } = await import('../bench.js');
   const lab = Lab.create({ name: `bench-${process.pid}` });
   try {
     enterNetns(lab.dut.ns);
@@ -72,7 +62,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       } catch (err) {
         throw new CliError(ExitCode.HandlerLoad, `handler ${path}: setup() threw: ${oneLine(String((err as Error)?.message ?? err))}`);
       }
-      const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: frame64(lab.dut.mac, lab.peer.mac) }, (rounds + 1) * 2 * seconds + 10);
+      const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac) }, (rounds + 1) * 2 * seconds + 10);
       let result;
       try {
         process.stderr.write(`afxdp bench: ${rounds} x ${seconds} s windows each for the handler and the native ceiling...\n`);

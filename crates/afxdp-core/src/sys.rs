@@ -105,19 +105,6 @@ pub fn rx_queue_count(name: &str) -> Result<u32> {
     Ok((channels.rx_count + channels.combined_count).max(1))
 }
 
-/// Name of the interface with this index.
-pub fn ifname(ifindex: u32) -> Option<String> {
-    let mut buf = [0 as libc::c_char; libc::IFNAMSIZ];
-    // SAFETY: buf has IFNAMSIZ bytes as if_indextoname requires.
-    let ptr = unsafe { libc::if_indextoname(ifindex, buf.as_mut_ptr()) };
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: on success buf holds a NUL-terminated name.
-    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-    Some(name.to_string_lossy().into_owned())
-}
-
 /// Raise RLIMIT_MEMLOCK so that `bytes` more can be locked for a UMEM.
 /// Kernels account UMEM pages against it unless the process has CAP_IPC_LOCK.
 pub fn ensure_memlock(bytes: u64) -> Result<()> {

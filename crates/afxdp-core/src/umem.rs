@@ -554,8 +554,9 @@ impl UmemGroup {
             let mut queued = 0u32;
             let mut remaining = count;
             // xdpilone serves a reservation from its cached view of the
-            // kernel's consumer and may grant fewer slots than free; a second
-            // reservation refreshes that view. Two rounds suffice.
+            // kernel's consumer and refreshes it only when that view shows
+            // no room at all, so it may grant fewer slots than are free. Once
+            // the first grant is used up, a second reservation refreshes it.
             let mut writer = dst.tx.transmit(remaining);
             let mut room = writer.capacity();
             let mut round = 0;
@@ -622,14 +623,11 @@ impl UmemGroup {
         if frames.free_count() == 0 {
             reap_completions(port, frames, me);
         }
+        // A one-slot reservation refreshes xdpilone's cached view of the
+        // kernel's consumer when it shows no room, so a zero grant is real.
         let mut writer = port.tx.transmit(1);
         if writer.capacity() == 0 {
-            // A zero grant can come from a stale cached view: ask again.
-            drop(writer);
-            writer = port.tx.transmit(1);
-            if writer.capacity() == 0 {
-                return Ok(false);
-            }
+            return Ok(false);
         }
         let Some(frame) = frames.take_free(FrameState::Tx, me) else { return Ok(false) };
         let addr = frames.base_addr(frame);
@@ -771,9 +769,6 @@ impl UmemGroup {
         self.closed = true;
     }
 
-    pub fn is_closed(&self) -> bool {
-        self.closed
-    }
 }
 
 /// Completed TX frames go back to the free list.
