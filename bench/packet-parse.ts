@@ -5,10 +5,14 @@
  * between the two (and which goes first) so machine noise hits both; the
  * figure that matters is the median of the per-round ratios.
  *
+ * A second pair, run between rounds, adds the length-field checks to both:
+ * the hand-written parse checks the IP total length and the UDP length, the
+ * toolkit reads `lengthStatus` (which `parse` leaves for when it is asked).
+ *
  * Run: node --import tsx bench/packet-parse.ts [--rounds N] [--packets N]
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { PacketParser, buildUdp, formatIPv4 } from '../ts/packet/index.js';
+import { PacketParser, ParseStatus, buildUdp, formatIPv4 } from '../ts/packet/index.js';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
@@ -41,7 +45,7 @@ for (let i = 0; i < COUNT; i++) {
 }
 // The port keeps one DataView over the UMEM for its lifetime (DESIGN.md 3); so does the baseline.
 const dv = new DataView(umem.buffer, umem.byteOffset, umem.byteLength);
-const parser = new PacketParser();
+const parser = new PacketParser(umem);
 
 /** Toolkit: one parse, then the 5-tuple from the cursor. */
 function toolkit(n: number): number {
@@ -51,6 +55,20 @@ function toolkit(n: number): number {
     const slot = i & (COUNT - 1);
     p.parse(umem, lens[slot], slot * FRAME);
     if (p.l4Protocol === 17 && p.l4Offset >= 0) {
+      acc = (acc + (p.srcIPv4 ^ p.dstIPv4) + p.srcPort + p.dstPort + p.l4Protocol) | 0;
+    }
+  }
+  return acc;
+}
+
+/** Toolkit with the length fields checked too (the pair of `handWrittenLengths`). */
+function toolkitLengths(n: number): number {
+  const p = parser;
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    const slot = i & (COUNT - 1);
+    if (p.parse(umem, lens[slot], slot * FRAME) !== ParseStatus.Ok || p.lengthStatus !== ParseStatus.Ok) continue;
+    if (p.l4Protocol === 17) {
       acc = (acc + (p.srcIPv4 ^ p.dstIPv4) + p.srcPort + p.dstPort + p.l4Protocol) | 0;
     }
   }
@@ -80,10 +98,8 @@ function handWritten(n: number): number {
 }
 
 /**
- * Not the goal's baseline, shown to split the gap: the same parse plus the
- * two length checks the toolkit makes on every packet (so that its `status`,
- * `l3End` and `l4End` are right): IP total length within the frame, UDP
- * length within [8, the IP payload].
+ * The same parse plus the two length checks `lengthStatus` makes: IP total
+ * length within the frame, UDP length within [8, the IP payload].
  */
 function handWrittenLengths(n: number): number {
   let acc = 0;
@@ -121,16 +137,17 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-// Same answer from both, or the comparison means nothing.
+// Same answer from all four, or the comparison means nothing.
 const a = toolkit(COUNT * 4);
-const b = handWritten(COUNT * 4);
-if (a !== b) throw new Error(`toolkit and hand-written parse disagree: ${a} vs ${b}`);
-const c = handWrittenLengths(COUNT * 4);
-if (a !== c) throw new Error(`toolkit and hand-written parse with length checks disagree: ${a} vs ${c}`);
+for (const [name, fn] of [['hand-written', handWritten], ['toolkit with lengthStatus', toolkitLengths], ['hand-written with length checks', handWrittenLengths]] as const) {
+  const x = fn(COUNT * 4);
+  if (x !== a) throw new Error(`toolkit and ${name} parse disagree: ${a} vs ${x}`);
+}
 
 for (let i = 0; i < 5; i++) {
   toolkit(PACKETS / 4);
   handWritten(PACKETS / 4);
+  toolkitLengths(PACKETS / 4);
   handWrittenLengths(PACKETS / 4);
 }
 
@@ -140,43 +157,55 @@ const obs = new PerformanceObserver((l) => {
 });
 obs.observe({ entryTypes: ['gc'] });
 
+/** Time a pair side by side, alternating which goes first; heap growth is counted over the toolkit's run. */
+function pair(round: number, tool: (n: number) => number, hand: (n: number) => number): { t: number; h: number; heap: number } {
+  let t: number;
+  let h: number;
+  let heap: number;
+  if (round % 2 === 0) {
+    const heap0 = process.memoryUsage().heapUsed;
+    t = time(tool, PACKETS).ns;
+    heap = process.memoryUsage().heapUsed - heap0;
+    h = time(hand, PACKETS).ns;
+  } else {
+    h = time(hand, PACKETS).ns;
+    const heap0 = process.memoryUsage().heapUsed;
+    t = time(tool, PACKETS).ns;
+    heap = process.memoryUsage().heapUsed - heap0;
+  }
+  return { t, h, heap };
+}
+
 const tk: number[] = [];
 const hw: number[] = [];
+const tl: number[] = [];
 const hl: number[] = [];
 const ratios: number[] = [];
 const ratiosL: number[] = [];
 let heapGrowth = 0;
 for (let r = 0; r < ROUNDS; r++) {
-  let t: number;
-  let h: number;
-  const heap0 = process.memoryUsage().heapUsed;
-  if (r % 2 === 0) {
-    t = time(toolkit, PACKETS).ns;
-    heapGrowth += process.memoryUsage().heapUsed - heap0;
-    h = time(handWritten, PACKETS).ns;
-  } else {
-    h = time(handWritten, PACKETS).ns;
-    const heap1 = process.memoryUsage().heapUsed;
-    t = time(toolkit, PACKETS).ns;
-    heapGrowth += process.memoryUsage().heapUsed - heap1;
-  }
-  // The third loop runs between rounds, not between the pair being compared.
-  const l = time(handWrittenLengths, PACKETS).ns;
-  tk.push(t);
-  hw.push(h);
-  hl.push(l);
-  ratios.push(t / h);
-  ratiosL.push(t / l);
+  const main = pair(r, toolkit, handWritten);
+  const lengths = pair(r, toolkitLengths, handWrittenLengths);
+  heapGrowth += main.heap + lengths.heap;
+  tk.push(main.t);
+  hw.push(main.h);
+  ratios.push(main.t / main.h);
+  tl.push(lengths.t);
+  hl.push(lengths.h);
+  ratiosL.push(lengths.t / lengths.h);
 }
 await new Promise((r) => setTimeout(r, 50));
 obs.disconnect();
 
 const fmt = (x: number) => x.toFixed(2);
+const line = (label: string, xs: number[]) => `  ${label.padEnd(34)} median ${fmt(median(xs))} ns/packet  (min ${fmt(Math.min(...xs))}, max ${fmt(Math.max(...xs))})`;
 console.log(`packet-parse: Ethernet+IPv4+UDP, parse + 5-tuple, ${COUNT} distinct frames, ${ROUNDS} rounds x ${PACKETS} packets each, alternating`);
-console.log(`  toolkit (PacketParser)     median ${fmt(median(tk))} ns/packet  (min ${fmt(Math.min(...tk))}, max ${fmt(Math.max(...tk))})`);
-console.log(`  hand-written DataView      median ${fmt(median(hw))} ns/packet  (min ${fmt(Math.min(...hw))}, max ${fmt(Math.max(...hw))})`);
+console.log(line('toolkit (PacketParser)', tk));
+console.log(line('hand-written DataView', hw));
 console.log(`  ratio toolkit/hand-written median ${fmt(median(ratios))}x  (min ${fmt(Math.min(...ratios))}, max ${fmt(Math.max(...ratios))}); goal <= 1.25x`);
-console.log(`  (hand-written + IP/UDP length checks median ${fmt(median(hl))} ns/packet; toolkit/that median ${fmt(median(ratiosL))}x)`);
-console.log(`  allocation: heap growth during toolkit rounds ${heapGrowth} bytes over ${ROUNDS * PACKETS} packets` +
-  ` (${(heapGrowth / (ROUNDS * PACKETS)).toFixed(4)} B/packet); GC events during all rounds: ${gcs}`);
+console.log(line('toolkit + lengthStatus', tl));
+console.log(line('hand-written + length checks', hl));
+console.log(`  ratio with length checks    median ${fmt(median(ratiosL))}x  (min ${fmt(Math.min(...ratiosL))}, max ${fmt(Math.max(...ratiosL))})`);
+console.log(`  allocation: heap growth during toolkit runs ${heapGrowth} bytes over ${2 * ROUNDS * PACKETS} packets` +
+  ` (${(heapGrowth / (2 * ROUNDS * PACKETS)).toFixed(4)} B/packet); GC events during all rounds: ${gcs}`);
 console.log(`  check value ${formatIPv4(a >>> 0)}`);

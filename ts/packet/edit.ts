@@ -31,9 +31,10 @@ export { swapMacs };
 export function swapAddresses(p: PacketParser): boolean {
   if (p.ipVersion === 4) {
     swapBytes(p.bytes, p.l3Offset + 12, p.l3Offset + 16, 4);
-    const s = p.srcIPv4;
-    p.srcIPv4 = p.dstIPv4;
-    p.dstIPv4 = s;
+    // The cursor's copies (used after the full parser; plain field writes, so no 32-bit value is boxed).
+    const s = p.slowSrcIPv4;
+    p.slowSrcIPv4 = p.slowDstIPv4;
+    p.slowDstIPv4 = s;
   } else if (p.ipVersion === 6) swapBytes(p.bytes, p.l3Offset + 8, p.l3Offset + 24, 16);
   else return false;
   return true;
@@ -43,9 +44,6 @@ export function swapAddresses(p: PacketParser): boolean {
 export function swapPorts(p: PacketParser): boolean {
   if (p.l4Offset < 0 || (p.l4Protocol !== IPPROTO_UDP && p.l4Protocol !== IPPROTO_TCP)) return false;
   swapBytes(p.bytes, p.l4Offset, p.l4Offset + 2, 2);
-  const s = p.srcPort;
-  p.srcPort = p.dstPort;
-  p.dstPort = s;
   return true;
 }
 
@@ -84,8 +82,8 @@ function setIPv4Addr(p: PacketParser, field: number, addr: number): boolean {
   const o = p.l3Offset + field;
   const delta = checksumDelta32(readU32BE(b, o), addr >>> 0);
   writeU32BE(b, o, addr);
-  if (field === 12) p.srcIPv4 = addr >>> 0;
-  else p.dstIPv4 = addr >>> 0;
+  if (field === 12) p.slowSrcIPv4 = addr >>> 0;
+  else p.slowDstIPv4 = addr >>> 0;
   checksumAdjustAt(b, p.l3Offset + 10, delta);
   if (hasL4(p)) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
   return true;
@@ -127,8 +125,6 @@ function setPort(p: PacketParser, field: number, port: number): boolean {
   const o = p.l4Offset + field;
   const delta = checksumDelta16(readU16BE(b, o), port);
   writeU16BE(b, o, port);
-  if (field === 0) p.srcPort = port & 0xffff;
-  else p.dstPort = port & 0xffff;
   transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, false);
   return true;
 }

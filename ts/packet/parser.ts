@@ -2,34 +2,43 @@
  * One parse step per packet: finds the L2/L3/L4 offsets and keeps them on a
  * reusable cursor, so a handler allocates nothing per packet.
  *
- *   const p = new PacketParser();          // once
+ *   const p = new PacketParser(umem);      // once (or new PacketParser())
  *   // per packet:
- *   p.parse(bytes, length, offset);
- *   if (p.l4Protocol === IPPROTO_UDP && p.dstPort === 53) ...
+ *   if (p.parse(umem, length, offset) === ParseStatus.Ok && p.l4Protocol === IPPROTO_UDP && p.dstPort === 53) ...
  *
- * Rules the parser keeps, whatever the input:
+ * What `parse` checks, whatever the input:
  * - it never throws and never reads outside `[offset, offset + length)`
  *   (clamped to the array), so a frame inside a larger buffer (a UMEM) is
- *   safe and trailing bytes never change the result;
- * - an offset field is >= 0 only when the header there is complete and sane
- *   enough for the accessors in ethernet.ts, ipv4.ts, ... to read it;
- * - `status` says why parsing stopped early (the first problem found).
+ *   safe and trailing bytes never change a result;
+ * - it checks the headers: every header it reports (Ethernet, VLAN tags,
+ *   IPv4/IPv6 and the extension headers, ARP, UDP/TCP/ICMP) is inside the
+ *   frame and sane enough for the accessors in ethernet.ts, ipv4.ts... to
+ *   read; an offset is >= 0 only for such a header. It returns `status`, the
+ *   first problem met (Truncated: the frame ends inside a header; Malformed:
+ *   a header field that cannot be, such as an IHL below 5).
+ *
+ * What it leaves for later: the length fields (IPv4 total length, IPv6
+ * payload length, UDP length). Checking them costs a handler that only
+ * wants the 5-tuple about a fifth of its parse, so they are checked when
+ * asked: `lengthStatus` says whether they agree with the headers and the
+ * frame, and `l3End`, `l4End` and `payloadLength` read them clamped to the
+ * frame. Nothing reads outside the frame either way.
  *
  * Offsets are indices into `bytes` (not relative to `offset`), so they can be
  * handed straight to the accessors: `ipv4Ttl(p.bytes, p.l3Offset)`.
  *
- * Treat the fields as read-only. The 5-tuple (`srcIPv4`, `dstIPv4`,
- * `srcPort`, `dstPort`, `l4Protocol`) is read at parse time so a handler gets
- * it with plain field loads; the edits in edit.ts keep it current, but after
- * writing those bytes yourself, parse again. Getters (`ttl`, `tcpFlags`,
- * `vlanId`...) read the bytes live.
+ * Treat the cursor as read-only. Offsets, counts and the protocol are what
+ * the last parse found; the addresses, ports, lengths, TTL and flags are read
+ * from the bytes when asked, so they see in-place edits. After changing the
+ * structure of the headers (a VLAN push, a new IHL), parse again.
  *
  * Speed: `parse` is small enough for V8 to inline into the handler's loop. An
- * untagged, unfragmented IPv4 packet with a complete UDP/TCP header takes a
- * fast path; everything else the full parser (same results, a few ns more).
- * The fast path reads through a DataView the cursor makes once per distinct
- * array, so parse the port's one UMEM view (or a buffer you reuse) to stay
- * allocation-free.
+ * untagged, unfragmented IPv4 packet with a complete UDP/TCP header in the
+ * parser's home array takes a fast path that stores four numbers; everything
+ * else takes the full parser (same results, a few ns more). The home array is
+ * the one given to the constructor, or else the first one parsed: give each
+ * UMEM (each port) its own parser, and parse other arrays (pcap records) with
+ * another one.
  */
 import { readU16BE, readU32BE } from './bytes.js';
 import {
@@ -65,71 +74,61 @@ const PROTO_TCP = 6;
 const PROTO_UDP = 17;
 const PROTO_ICMP = 1;
 const PROTO_ICMPV6 = 58;
+/** How the last parse went: the fast path stores only what it cannot derive, the full parser stores everything. */
 const SLOW = 0;
 const FAST = 1;
 
 export class PacketParser {
-  /** The array last parsed (kept so getters can read live, edited bytes). */
-  bytes: Uint8Array = EMPTY;
-  /** Ok, Truncated or Malformed: the first problem met (fields before it are set). */
-  status: ParseStatus = ParseStatus.Ok;
+  // Stored by every parse. Keep them first and few: the fast path writes
+  // exactly these, and each store costs the hot loop.
   /** Start of the frame (the Ethernet header). */
   l2Offset = 0;
-  /** End of the frame: `offset + length`, clamped to `bytes.length`. */
+  /** End of the frame: `offset + length`, clamped to the array. */
   end = 0;
-  /** Number of VLAN tags (802.1Q / 802.1ad) seen. */
-  vlanCount = 0;
-  /** Offset of the outermost VLAN tag (its TPID), or -1. */
-  vlanOffset = -1;
-  /** EtherType after the VLAN tags (0 if the frame is too short to have one). */
-  etherType = 0;
-  /**
-   * Start of the L3 header: IPv4/IPv6/ARP when that header is complete and
-   * sane, or, for other EtherTypes, where their payload starts. -1 otherwise.
-   */
-  l3Offset = -1;
-  /** 4 or 6 when `l3Offset` holds an IP header, else 0. */
-  ipVersion = 0;
-  /** End of the IP datagram per its length field, clamped to `end`; -1 without IP. */
-  l3End = -1;
-  /** Upper-layer protocol after any IPv6 extension headers (17 UDP, 6 TCP, 1 ICMP, 58 ICMPv6...), or -1. */
-  l4Protocol = -1;
-  /**
-   * Start of the upper-layer header: for UDP, TCP, ICMP, ICMPv6 only when that
-   * header is complete; for other protocols where their bytes start. -1 if
-   * absent (no IP, a non-first fragment, a truncated header).
-   */
-  l4Offset = -1;
-  /** End of the upper-layer segment (for UDP, per its length field), clamped to `l3End`; -1 if `l4Offset` is. */
-  l4End = -1;
-  /** Start of the upper-layer payload (after the UDP/TCP/ICMP header), or -1. */
-  payloadOffset = -1;
-  /** IPv4 or IPv6 fragment offset in bytes (0 if not a fragment). */
-  fragmentOffset = 0;
-  /** IPv4 MF flag or IPv6 fragment header M flag. */
-  moreFragments = false;
-  /** Offset of the IPv6 fragment header, or -1. */
-  fragmentHeaderOffset = -1;
-  /** Number of IPv6 extension headers walked. */
-  extensionCount = 0;
-  /**
-   * IPv4 source as an unsigned 32-bit number (compare with `parseIPv4`), or -1.
-   * A field read at parse time rather than a getter: a 32-bit value returned
-   * from a call V8 did not inline is boxed (allocated), a field load never is.
-   * The cursor edits (`setSrcIPv4`, `swapAddresses`...) keep it current; after
-   * writing the bytes directly, parse again.
-   */
-  srcIPv4 = -1;
-  /** IPv4 destination as an unsigned 32-bit number, or -1 (see `srcIPv4`). */
-  dstIPv4 = -1;
-  /** A DataView over `bytes`. */
-  private view: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer);
-  /** FAST when the last parse took the fast path (so its constant fields are already set), else SLOW. */
+  /** FAST: the last parse took the fast path, and the getters derive what it did not store. */
   private mode = SLOW;
-  /** TCP or UDP source port, or -1. Read at parse time like `srcIPv4`; the cursor edits keep it current. */
-  srcPort = -1;
-  /** TCP or UDP destination port, or -1 (see `srcPort`). */
-  dstPort = -1;
+  private l4Proto = -1;
+  private l4Off = -1;
+  /** Start of the upper-layer payload; the fast path stores it for TCP only (UDP's is `l4Off + 8`). */
+  private payloadOff = -1;
+
+  // Stored by the full parser only.
+  private slowBytes: Uint8Array = EMPTY;
+  private slowStatus: ParseStatus = OK;
+  private slowVlanCount = 0;
+  private slowVlanOffset = -1;
+  private slowEtherType = 0;
+  private slowL3Offset = -1;
+  private slowIpVersion = 0;
+  private slowFragmentOffset = 0;
+  private slowMoreFragments = false;
+  private slowFragmentHeaderOffset = -1;
+  private slowExtensionCount = 0;
+  /** End of the last header walked (IP header, extension headers, upper-layer header). */
+  private slowHeadersEnd = 0;
+  /** @internal The full parser's copy of the IPv4 addresses (the fast path reads the bytes); edit.ts keeps it current. */
+  slowSrcIPv4 = -1;
+  /** @internal See `slowSrcIPv4`. */
+  slowDstIPv4 = -1;
+
+  /**
+   * The array whose frames can take the fast path, and a DataView over it made
+   * once. Set by the constructor and never again (except once, by adoption,
+   * for a parser made without one): V8 then treats both as constants of a
+   * constant parser and folds the view's bounds into the loop.
+   */
+  declare private home: Uint8Array;
+  declare private homeView: DataView<ArrayBufferLike>;
+
+  /**
+   * `home`: the array this parser will parse most, normally the port's UMEM
+   * view (`packet.buffer`). Without it, the first non-empty array parsed
+   * becomes the home array.
+   */
+  constructor(home?: Uint8Array) {
+    this.home = home ?? EMPTY;
+    this.homeView = viewOf(this.home);
+  }
 
   /**
    * Parse the frame at `bytes[offset .. offset + length)`. Returns `status`.
@@ -139,26 +138,23 @@ export class PacketParser {
     const end = offset + length;
     // Fast path, kept under V8's inlining limit (460 bytes of bytecode) so it
     // compiles into the handler's loop: an untagged, unfragmented IPv4 packet
-    // carrying a whole UDP or TCP header, inside the array. Three loads check
-    // EtherType + version + IHL, the IP length and flags + fragment offset +
-    // protocol. Anything else (or any doubt) takes the full parser, which
-    // starts over. Both set every field.
-    if ((offset >>> 0) === offset && offset + 42 <= end && end <= bytes.length) {
-      let dv = this.view;
-      if (this.bytes !== bytes) dv = this.bind(bytes);
+    // carrying a whole UDP or TCP header, inside the home array. Two loads
+    // check EtherType + version + IHL, and flags + fragment offset +
+    // protocol. Anything else takes the full parser, which starts over.
+    if (bytes === this.home && (offset >>> 0) === offset && offset + 42 <= end && end <= bytes.length) {
+      const dv = this.homeView;
       const w = dv.getUint32(offset + 12); // EtherType, version + IHL, DSCP/ECN
-      const l3 = offset + 14;
-      const l3End = l3 + dv.getUint16(offset + 16);
       const f = dv.getUint32(offset + 20); // flags + fragment offset, TTL, protocol
-      const l4 = l3 + ((w >>> 6) & 60);
+      const l4 = offset + 14 + ((w >>> 6) & 60);
       const proto = f & 255;
-      const udp = proto === PROTO_UDP;
-      const min = udp ? 8 : 20;
-      if (((w >>> 8) - 0x080045) >>> 0 <= 10 && (f & 0x3fff0000) === 0 && l3End <= end && (udp || proto === PROTO_TCP) && l4 + min <= l3End) {
-        const l4End = udp ? l4 + dv.getUint16(l4 + 4) : l3End;
-        const payload = udp ? l4 + 8 : l4 + ((dv.getUint8(l4 + 12) >>> 4) << 2);
-        if (payload >= l4 + min && payload <= l4End && l4End <= l3End) {
-          return this.setFast(dv, offset, end, l3, l3End, proto, l4, l4End, payload);
+      if (((w >>> 8) - 0x080045) >>> 0 <= 10 && (f & 0x3fff0000) === 0) {
+        if (proto === PROTO_UDP ? l4 + 8 <= end : proto === PROTO_TCP && this.fastTcp(dv, l4, end)) {
+          this.mode = FAST;
+          this.l4Proto = proto;
+          this.l2Offset = offset;
+          this.end = end;
+          this.l4Off = l4;
+          return OK;
         }
       }
     }
@@ -173,60 +169,21 @@ export class PacketParser {
     return this.parse(frame.buffer, frame.length, frame.offset);
   }
 
-  /** Every per-packet field for a packet the fast path accepted (a method of its own to keep `parse` under V8's inlining limit). */
-  private setFast(dv: DataView<ArrayBufferLike>, offset: number, end: number, l3: number, l3End: number, proto: number, l4: number, l4End: number, payload: number): ParseStatus {
-    // All loads before any store: a store to the cursor may alias the
-    // DataView's fields for V8, which would then reload them.
-    const src = dv.getUint32(l3 + 12);
-    const dst = dv.getUint32(l3 + 16);
-    const sp = dv.getUint16(l4);
-    const dp = dv.getUint16(l4 + 2);
-    if (this.mode !== FAST) this.setFastConstants();
-    this.l2Offset = offset;
-    this.end = end;
-    this.l3Offset = l3;
-    this.l3End = l3End;
-    this.l4Protocol = proto;
-    this.l4Offset = l4;
-    this.l4End = l4End;
-    this.payloadOffset = payload;
-    this.srcIPv4 = src;
-    this.dstIPv4 = dst;
-    this.srcPort = sp;
-    this.dstPort = dp;
-    return OK;
-  }
-
-  /** The fields every fast-path packet shares, stored only when the previous parse took the slow path. */
-  private setFastConstants(): void {
-    this.mode = FAST;
-    this.status = OK;
-    this.vlanCount = 0;
-    this.vlanOffset = -1;
-    this.etherType = ETH_IPV4;
-    this.ipVersion = 4;
-    this.fragmentOffset = 0;
-    this.moreFragments = false;
-    this.fragmentHeaderOffset = -1;
-    this.extensionCount = 0;
-  }
-
-  /**
-   * Make `bytes` the array the cursor reads, with a DataView over it, made
-   * once per distinct array: the port's UMEM view never changes, so a
-   * handler's parses allocate nothing; parsing a new array each time (pcap
-   * records) costs one small object per array.
-   */
-  private bind(bytes: Uint8Array): DataView<ArrayBufferLike> {
-    this.bytes = bytes;
-    return (this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  /** The fast path's TCP check: a data offset of at least 5 words, all inside the frame. Stores the payload offset. */
+  private fastTcp(dv: DataView<ArrayBufferLike>, l4: number, end: number): boolean {
+    if (l4 + 20 > end) return false;
+    const hl = (dv.getUint8(l4 + 12) >>> 4) << 2;
+    if (hl < 20 || l4 + hl > end) return false;
+    this.payloadOff = l4 + hl;
+    return true;
   }
 
   /** The full parser: every EtherType, VLAN stack, IPv6 extension chain and malformation. */
   private parseSlow(bytes: Uint8Array, end: number, offset: number): ParseStatus {
     if (end > bytes.length) end = bytes.length;
     this.mode = SLOW;
-    if (this.bytes !== bytes) this.bind(bytes);
+    if (this.home === EMPTY && bytes.length > 0) this.adopt(bytes);
+    this.slowBytes = bytes;
     // Arguments that make no frame (NaN, negative, fractional, end before
     // start) parse as an empty frame at offset 0: Truncated, nothing read.
     if (!(offset >= 0 && end >= offset) || offset !== Math.floor(offset) || end !== Math.floor(end)) {
@@ -235,192 +192,339 @@ export class PacketParser {
     }
     this.l2Offset = offset;
     this.end = end;
-    this.status = OK;
-    this.vlanCount = 0;
-    this.vlanOffset = -1;
-    this.etherType = 0;
-    this.l3Offset = -1;
-    this.ipVersion = 0;
-    this.l3End = -1;
-    this.l4Protocol = -1;
-    this.l4Offset = -1;
-    this.l4End = -1;
-    this.payloadOffset = -1;
-    this.fragmentOffset = 0;
-    this.moreFragments = false;
-    this.fragmentHeaderOffset = -1;
-    this.extensionCount = 0;
-    this.srcIPv4 = -1;
-    this.dstIPv4 = -1;
-    this.srcPort = -1;
-    this.dstPort = -1;
+    this.slowStatus = OK;
+    this.slowVlanCount = 0;
+    this.slowVlanOffset = -1;
+    this.slowEtherType = 0;
+    this.slowL3Offset = -1;
+    this.slowIpVersion = 0;
+    this.slowSrcIPv4 = -1;
+    this.slowDstIPv4 = -1;
+    this.l4Proto = -1;
+    this.l4Off = -1;
+    this.payloadOff = -1;
+    this.slowFragmentOffset = 0;
+    this.slowMoreFragments = false;
+    this.slowFragmentHeaderOffset = -1;
+    this.slowExtensionCount = 0;
+    this.slowHeadersEnd = offset;
 
-    if (offset + 14 > end) return (this.status = TRUNCATED);
+    if (offset + 14 > end) return (this.slowStatus = TRUNCATED);
     let o = offset + 12;
     let type = (bytes[o] << 8) | bytes[o + 1];
     // Each tag is TPID(2) TCI(2); the type after it is at o + 4. The stack can
     // be as deep as the frame allows: the bound check ends the loop.
     while (type === ETH_VLAN || type === ETH_QINQ || type === ETH_QINQ_LEGACY) {
       if (o + 6 > end) {
-        this.etherType = type;
-        return (this.status = TRUNCATED);
+        this.slowEtherType = type;
+        return (this.slowStatus = TRUNCATED);
       }
-      if (this.vlanCount === 0) this.vlanOffset = o;
-      this.vlanCount++;
+      if (this.slowVlanCount === 0) this.slowVlanOffset = o;
+      this.slowVlanCount++;
       o += 4;
       type = (bytes[o] << 8) | bytes[o + 1];
     }
-    this.etherType = type;
+    this.slowEtherType = type;
     const l3 = o + 2;
+    this.slowHeadersEnd = l3;
     if (type === ETH_IPV4) return this.parseIPv4(bytes, l3, end);
     if (type === ETH_IPV6) return this.parseIPv6(bytes, l3, end);
     if (type === ETH_ARP) {
-      if (l3 + 28 > end) return (this.status = TRUNCATED);
+      if (l3 + 28 > end) return (this.slowStatus = TRUNCATED);
       // Only Ethernet/IPv4 ARP gets an offset: the arp* accessors assume its layout.
-      if (readU32BE(bytes, l3) === 0x00010800 && bytes[l3 + 4] === 6 && bytes[l3 + 5] === 4) this.l3Offset = l3;
+      if (readU32BE(bytes, l3) === 0x00010800 && bytes[l3 + 4] === 6 && bytes[l3 + 5] === 4) this.slowL3Offset = l3;
       return OK;
     }
-    this.l3Offset = l3;
+    this.slowL3Offset = l3;
     return OK;
   }
 
+  /** Make `bytes` the home array of a parser made without one. */
+  private adopt(bytes: Uint8Array): void {
+    this.home = bytes;
+    this.homeView = viewOf(bytes);
+  }
+
   private parseIPv4(b: Uint8Array, l3: number, end: number): ParseStatus {
-    if (l3 + 20 > end) return (this.status = TRUNCATED);
+    if (l3 + 20 > end) return (this.slowStatus = TRUNCATED);
     const vihl = b[l3];
     const hl = (vihl & 15) << 2;
-    if (vihl >>> 4 !== 4 || hl < 20) return (this.status = MALFORMED);
-    if (l3 + hl > end) return (this.status = TRUNCATED);
-    this.l3Offset = l3;
-    this.ipVersion = 4;
-    this.srcIPv4 = readU32BE(b, l3 + 12);
-    this.dstIPv4 = readU32BE(b, l3 + 16);
-    const total = (b[l3 + 2] << 8) | b[l3 + 3];
-    if (total < hl) return (this.status = MALFORMED);
-    let l3End = l3 + total;
-    if (l3End > end) {
-      l3End = end;
-      this.status = TRUNCATED;
-    }
-    this.l3End = l3End;
+    if (vihl >>> 4 !== 4 || hl < 20) return (this.slowStatus = MALFORMED);
+    if (l3 + hl > end) return (this.slowStatus = TRUNCATED);
+    this.slowL3Offset = l3;
+    this.slowIpVersion = 4;
+    this.slowSrcIPv4 = readU32BE(b, l3 + 12);
+    this.slowDstIPv4 = readU32BE(b, l3 + 16);
+    this.slowHeadersEnd = l3 + hl;
     const proto = b[l3 + 9];
-    this.l4Protocol = proto;
+    this.l4Proto = proto;
     const frag = (b[l3 + 6] << 8) | b[l3 + 7];
-    this.moreFragments = (frag & 0x2000) !== 0;
+    this.slowMoreFragments = (frag & 0x2000) !== 0;
     const fo = (frag & 0x1fff) << 3;
-    this.fragmentOffset = fo;
-    if (fo !== 0) return this.status; // no upper-layer header in later fragments
-    return this.parseL4(b, l3 + hl, l3End, proto);
+    this.slowFragmentOffset = fo;
+    if (fo !== 0) return OK; // no upper-layer header in later fragments
+    return this.parseL4(b, l3 + hl, end, proto);
   }
 
   private parseIPv6(b: Uint8Array, l3: number, end: number): ParseStatus {
-    if (l3 + 40 > end) return (this.status = TRUNCATED);
-    if (b[l3] >>> 4 !== 6) return (this.status = MALFORMED);
-    this.l3Offset = l3;
-    this.ipVersion = 6;
+    if (l3 + 40 > end) return (this.slowStatus = TRUNCATED);
+    if (b[l3] >>> 4 !== 6) return (this.slowStatus = MALFORMED);
+    this.slowL3Offset = l3;
+    this.slowIpVersion = 6;
     let nh = b[l3 + 6];
-    const plen = (b[l3 + 4] << 8) | b[l3 + 5];
-    // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the frame says how long it is.
-    let l3End = plen === 0 && nh === IPV6_HOP_BY_HOP ? end : l3 + 40 + plen;
-    if (l3End > end) {
-      l3End = end;
-      this.status = TRUNCATED;
-    }
-    this.l3End = l3End;
     let o = l3 + 40;
+    this.slowHeadersEnd = o;
     while (ipv6IsExtension(nh)) {
-      if (this.extensionCount === IPV6_MAX_EXTENSION_HEADERS) {
-        this.l4Protocol = nh;
-        return (this.status = MALFORMED);
-      }
+      this.l4Proto = nh;
+      if (this.slowExtensionCount === IPV6_MAX_EXTENSION_HEADERS) return (this.slowStatus = MALFORMED);
       // Every extension header is at least 8 bytes; its first two are next header and length.
-      if (o + 8 > l3End) {
-        this.l4Protocol = nh;
-        return this.truncated();
-      }
+      if (o + 8 > end) return (this.slowStatus = TRUNCATED);
       let len: number;
       if (nh === IPV6_FRAGMENT) {
         len = 8;
-        this.fragmentHeaderOffset = o;
-        this.fragmentOffset = ((b[o + 2] << 8) | b[o + 3]) & 0xfff8;
-        this.moreFragments = (b[o + 3] & 1) !== 0;
+        this.slowFragmentHeaderOffset = o;
+        this.slowFragmentOffset = ((b[o + 2] << 8) | b[o + 3]) & 0xfff8;
+        this.slowMoreFragments = (b[o + 3] & 1) !== 0;
       } else if (nh === IPV6_AUTH) {
         len = (b[o + 1] + 2) << 2;
       } else {
         len = (b[o + 1] + 1) << 3;
       }
-      if (o + len > l3End) {
-        this.l4Protocol = nh;
-        return this.truncated();
-      }
-      this.extensionCount++;
+      if (o + len > end) return (this.slowStatus = TRUNCATED);
+      this.slowExtensionCount++;
       nh = b[o];
       o += len;
+      this.slowHeadersEnd = o;
     }
-    this.l4Protocol = nh;
-    if (this.fragmentOffset !== 0) return this.status;
-    if (nh === IPV6_NO_NEXT) return this.status;
-    return this.parseL4(b, o, l3End, nh);
+    this.l4Proto = nh;
+    if (this.slowFragmentOffset !== 0 || nh === IPV6_NO_NEXT) return OK;
+    return this.parseL4(b, o, end, nh);
   }
 
-  private parseL4(b: Uint8Array, o: number, l3End: number, proto: number): ParseStatus {
-    if (proto === PROTO_UDP) {
-      if (o + 8 > l3End) return this.truncated();
-      const ulen = (b[o + 4] << 8) | b[o + 5];
-      this.l4Offset = o;
-      this.srcPort = readU16BE(b, o);
-      this.dstPort = readU16BE(b, o + 2);
-      this.payloadOffset = o + 8;
-      let l4End = o + ulen;
-      if (ulen < 8) {
-        this.l4End = l3End;
-        return this.malformed();
-      }
-      if (l4End > l3End) {
-        l4End = l3End;
-        // A first fragment carries only part of the datagram its length describes.
-        if (!this.moreFragments) this.truncated();
-      }
-      this.l4End = l4End;
-      return this.status;
+  private parseL4(b: Uint8Array, o: number, end: number, proto: number): ParseStatus {
+    let hl: number;
+    if (proto === PROTO_UDP || proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
+      hl = 8;
+      if (o + hl > end) return (this.slowStatus = TRUNCATED);
+    } else if (proto === PROTO_TCP) {
+      if (o + 20 > end) return (this.slowStatus = TRUNCATED);
+      hl = (b[o + 12] >>> 4) << 2;
+      if (hl < 20) return (this.slowStatus = MALFORMED);
+      if (o + hl > end) return (this.slowStatus = TRUNCATED);
+    } else {
+      hl = 0; // a protocol the parser does not look into: its bytes start here
     }
-    if (proto === PROTO_TCP) {
-      if (o + 20 > l3End) return this.truncated();
-      const hl = (b[o + 12] >>> 4) << 2;
-      if (hl < 20) return this.malformed();
-      if (o + hl > l3End) return this.truncated();
-      this.l4Offset = o;
-      this.srcPort = readU16BE(b, o);
-      this.dstPort = readU16BE(b, o + 2);
-      this.payloadOffset = o + hl;
-      this.l4End = l3End;
-      return this.status;
-    }
-    if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
-      if (o + 8 > l3End) return this.truncated();
-      this.l4Offset = o;
-      this.payloadOffset = o + 8;
-      this.l4End = l3End;
-      return this.status;
-    }
-    if (o <= l3End) {
-      this.l4Offset = o;
-      this.payloadOffset = o;
-      this.l4End = l3End;
-    }
-    return this.status;
+    this.l4Off = o;
+    this.payloadOff = o + hl;
+    this.slowHeadersEnd = o + hl;
+    return OK;
   }
 
-  private truncated(): ParseStatus {
-    if (this.status === OK) this.status = TRUNCATED;
-    return this.status;
+  // What the fast path did not store, derived; after the full parser, stored.
+  // V8 folds `mode` when the parse was inlined just before, so these cost
+  // nothing more than a field load on the fast path.
+
+  /** The array last parsed (the accessors in ethernet.ts, ipv4.ts... take it with an offset). */
+  get bytes(): Uint8Array {
+    return this.mode === FAST ? this.home : this.slowBytes;
   }
 
-  private malformed(): ParseStatus {
-    if (this.status === OK) this.status = MALFORMED;
-    return this.status;
+  /** Ok, Truncated or Malformed: the first problem met in the headers (fields before it are set). Length fields: `lengthStatus`. */
+  get status(): ParseStatus {
+    return this.mode === FAST ? OK : this.slowStatus;
   }
 
-  // Live getters: they read the bytes now, so they see in-place edits.
+  /** Number of VLAN tags (802.1Q / 802.1ad) seen. */
+  get vlanCount(): number {
+    return this.mode === FAST ? 0 : this.slowVlanCount;
+  }
+
+  /** Offset of the outermost VLAN tag (its TPID), or -1. */
+  get vlanOffset(): number {
+    return this.mode === FAST ? -1 : this.slowVlanOffset;
+  }
+
+  /** EtherType after the VLAN tags (0 if the frame is too short to have one). */
+  get etherType(): number {
+    return this.mode === FAST ? ETH_IPV4 : this.slowEtherType;
+  }
+
+  /**
+   * Start of the L3 header: IPv4/IPv6/ARP when that header is complete and
+   * sane, or, for other EtherTypes, where their payload starts. -1 otherwise.
+   */
+  get l3Offset(): number {
+    return this.mode === FAST ? this.l2Offset + 14 : this.slowL3Offset;
+  }
+
+  /** 4 or 6 when `l3Offset` holds an IP header, else 0. */
+  get ipVersion(): number {
+    return this.mode === FAST ? 4 : this.slowIpVersion;
+  }
+
+  /** Upper-layer protocol after any IPv6 extension headers (17 UDP, 6 TCP, 1 ICMP, 58 ICMPv6...), or -1. */
+  get l4Protocol(): number {
+    return this.l4Proto;
+  }
+
+  /**
+   * Start of the upper-layer header: for UDP, TCP, ICMP, ICMPv6 only when that
+   * header is complete; for other protocols where their bytes start. -1 if
+   * absent (no IP, a non-first fragment, a truncated header).
+   */
+  get l4Offset(): number {
+    return this.l4Off;
+  }
+
+  /** Start of the upper-layer payload (after the UDP/TCP/ICMP header), or -1. */
+  get payloadOffset(): number {
+    return this.mode === FAST && this.l4Proto === PROTO_UDP ? this.l4Off + 8 : this.payloadOff;
+  }
+
+  /** IPv4 or IPv6 fragment offset in bytes (0 if not a fragment). */
+  get fragmentOffset(): number {
+    return this.mode === FAST ? 0 : this.slowFragmentOffset;
+  }
+
+  /** IPv4 MF flag or IPv6 fragment header M flag. */
+  get moreFragments(): boolean {
+    return this.mode === FAST ? false : this.slowMoreFragments;
+  }
+
+  /** Offset of the IPv6 fragment header, or -1. */
+  get fragmentHeaderOffset(): number {
+    return this.mode === FAST ? -1 : this.slowFragmentHeaderOffset;
+  }
+
+  /** Number of IPv6 extension headers walked. */
+  get extensionCount(): number {
+    return this.mode === FAST ? 0 : this.slowExtensionCount;
+  }
+
+  // The 5-tuple, read from the bytes (so in-place edits show) on the fast
+  // path. The address getters are written to stay under V8's "always inline"
+  // size (27 bytes of bytecode): a 32-bit address returned from a call V8 did
+  // not inline is boxed, an allocation per packet, and a big handler can use
+  // up V8's inlining budget before it reaches them.
+
+  /** IPv4 source as an unsigned 32-bit number (compare with `parseIPv4`), or -1. */
+  get srcIPv4(): number {
+    return this.mode ? this.fastSrcIPv4() : this.slowSrcIPv4;
+  }
+
+  /** IPv4 destination as an unsigned 32-bit number, or -1. */
+  get dstIPv4(): number {
+    return this.mode ? this.fastDstIPv4() : this.slowDstIPv4;
+  }
+
+  private fastSrcIPv4(): number {
+    return this.homeView.getUint32(this.l2Offset + 26);
+  }
+
+  private fastDstIPv4(): number {
+    return this.homeView.getUint32(this.l2Offset + 30);
+  }
+
+  /** TCP or UDP source port, or -1. */
+  get srcPort(): number {
+    if (this.mode === FAST) return this.homeView.getUint16(this.l4Off);
+    return this.hasPorts() ? readU16BE(this.slowBytes, this.l4Off) : -1;
+  }
+
+  /** TCP or UDP destination port, or -1. */
+  get dstPort(): number {
+    if (this.mode === FAST) return this.homeView.getUint16(this.l4Off + 2);
+    return this.hasPorts() ? readU16BE(this.slowBytes, this.l4Off + 2) : -1;
+  }
+
+  private hasPorts(): boolean {
+    return this.l4Off >= 0 && (this.l4Proto === PROTO_UDP || this.l4Proto === PROTO_TCP);
+  }
+
+  // Length fields, checked and read when asked (see the top of this file).
+
+  /** End of the last header found: the IP header, its extension headers, the upper-layer header. */
+  private get headersEnd(): number {
+    return this.mode === FAST ? this.payloadOffset : this.slowHeadersEnd;
+  }
+
+  /** Where the IP datagram ends per its length field (not clamped), or -1 without IP. */
+  private get datagramEnd(): number {
+    const v = this.ipVersion;
+    const b = this.bytes;
+    const l3 = this.l3Offset;
+    if (v === 4) return l3 + readU16BE(b, l3 + 2);
+    if (v !== 6) return -1;
+    const plen = readU16BE(b, l3 + 4);
+    // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the frame says how long it is.
+    return plen === 0 && b[l3 + 6] === IPV6_HOP_BY_HOP ? this.end : l3 + 40 + plen;
+  }
+
+  /**
+   * Do the length fields agree with the headers and the frame? Ok; Malformed
+   * (an IPv4 total length shorter than its header, a datagram that ends inside
+   * a header, a UDP length below 8); Truncated (the datagram or the UDP
+   * datagram is longer than what the frame holds: a snapped capture, or a
+   * lie). Ok without IP. Checked on each read, from the bytes.
+   */
+  get lengthStatus(): ParseStatus {
+    return this.mode ? this.fastLengthStatus() : this.slowLengthStatus();
+  }
+
+  /** `lengthStatus` after the fast path: IPv4 at `l2Offset + 14`, UDP or TCP, not a fragment. */
+  private fastLengthStatus(): ParseStatus {
+    const dv = this.homeView;
+    const l4 = this.l4Off;
+    const dEnd = this.l2Offset + 14 + dv.getUint16(this.l2Offset + 16);
+    // The headers end at the payload; a datagram shorter than that (or than the IPv4 header) is Malformed.
+    if (this.payloadOffset > dEnd) return MALFORMED;
+    if (dEnd > this.end) return TRUNCATED;
+    if (this.l4Proto !== PROTO_UDP) return OK;
+    const ulen = dv.getUint16(l4 + 4);
+    return ulen < 8 ? MALFORMED : l4 + ulen > dEnd ? TRUNCATED : OK;
+  }
+
+  private slowLengthStatus(): ParseStatus {
+    const v = this.slowIpVersion;
+    if (v === 0) return OK;
+    const dEnd = this.datagramEnd;
+    // headersEnd is past the IPv4 header at least, so this also catches a total length below the IHL.
+    if (this.slowHeadersEnd > dEnd) return MALFORMED;
+    if (dEnd > this.end) return TRUNCATED;
+    const l4 = this.l4Off;
+    if (l4 >= 0 && this.l4Proto === PROTO_UDP) {
+      const ulen = readU16BE(this.slowBytes, l4 + 4);
+      if (ulen < 8) return MALFORMED;
+      // A first fragment carries only part of the datagram its length describes.
+      if (l4 + ulen > dEnd && !this.slowMoreFragments) return TRUNCATED;
+    }
+    return OK;
+  }
+
+  /**
+   * End of the IP datagram per its length field, clamped to the frame (so
+   * Ethernet padding is excluded) and never before the end of the headers
+   * found; -1 without IP.
+   */
+  get l3End(): number {
+    const e = this.datagramEnd;
+    if (e < 0) return -1;
+    const lo = this.headersEnd;
+    return e < lo ? lo : e > this.end ? this.end : e;
+  }
+
+  /** End of the upper-layer segment (for UDP, per its length field), clamped to `l3End` and never before `payloadOffset`; -1 if `l4Offset` is. */
+  get l4End(): number {
+    const l4 = this.l4Off;
+    if (l4 < 0) return -1;
+    const l3End = this.l3End;
+    if (this.l4Proto !== PROTO_UDP) return l3End;
+    const e = l4 + readU16BE(this.bytes, l4 + 4);
+    const lo = l4 + 8;
+    return e < lo ? lo : e > l3End ? l3End : e;
+  }
+
+  // More getters that read the bytes when asked.
 
   /** Frame length (`end - l2Offset`). */
   get length(): number {
@@ -481,9 +585,10 @@ export class PacketParser {
     return this.moreFragments || this.fragmentOffset !== 0;
   }
 
-  /** Bytes of upper-layer payload (after the UDP/TCP/ICMP header), 0 if none. */
+  /** Bytes of upper-layer payload (after the UDP/TCP/ICMP header) in the frame, 0 if none. */
   get payloadLength(): number {
-    return this.payloadOffset >= 0 ? this.l4End - this.payloadOffset : 0;
+    const pay = this.payloadOffset;
+    return pay >= 0 ? this.l4End - pay : 0;
   }
 
   /** IPv4 header checksum correct? (true for IPv6, which has none; false without IP). */
@@ -494,11 +599,11 @@ export class PacketParser {
 
   /**
    * UDP/TCP/ICMP/ICMPv6 checksum correct? False when it cannot be checked:
-   * other protocols, a truncated segment, or a fragment (the checksum covers
-   * the whole datagram).
+   * other protocols, a truncated segment (`lengthStatus`), or a fragment (the
+   * checksum covers the whole datagram).
    */
   l4ChecksumValid(): boolean {
-    if (this.l4Offset < 0 || this.isFragment || this.status === ParseStatus.Truncated) return false;
+    if (this.l4Offset < 0 || this.isFragment || this.lengthStatus === TRUNCATED) return false;
     return transportChecksumValid(this.bytes, this.l3Offset, this.l4Offset, this.l4End, this.l4Protocol);
   }
 
@@ -509,7 +614,7 @@ export class PacketParser {
    */
   updateChecksums(): void {
     if (this.ipVersion === 4) ipv4UpdateChecksum(this.bytes, this.l3Offset);
-    if (this.l4Offset >= 0 && !this.isFragment && this.status !== ParseStatus.Truncated) {
+    if (this.l4Offset >= 0 && !this.isFragment && this.lengthStatus !== TRUNCATED) {
       transportUpdateChecksum(this.bytes, this.l3Offset, this.l4Offset, this.l4End, this.l4Protocol);
     }
   }
@@ -518,6 +623,7 @@ export class PacketParser {
   toJSON(): Record<string, number | boolean | string> {
     return {
       status: ParseStatus[this.status],
+      lengthStatus: ParseStatus[this.lengthStatus],
       l2Offset: this.l2Offset,
       end: this.end,
       vlanCount: this.vlanCount,
@@ -546,4 +652,9 @@ export class PacketParser {
       icmpCode: this.icmpCode,
     };
   }
+}
+
+/** A DataView over exactly the bytes of `bytes`. */
+function viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

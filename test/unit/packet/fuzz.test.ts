@@ -64,7 +64,7 @@ function hostileTemplates(): Uint8Array[] {
 }
 
 const FIELDS = [
-  'status', 'vlanCount', 'etherType', 'ipVersion', 'l4Protocol', 'fragmentOffset', 'moreFragments', 'extensionCount',
+  'status', 'lengthStatus', 'vlanCount', 'etherType', 'ipVersion', 'l4Protocol', 'fragmentOffset', 'moreFragments', 'extensionCount',
   'srcIPv4', 'dstIPv4', 'ttl', 'srcPort', 'dstPort', 'tcpFlags', 'icmpType', 'icmpCode', 'vlanId', 'innerVlanId',
   'addrLength', 'payloadLength', 'isFragment', 'length',
 ] as const;

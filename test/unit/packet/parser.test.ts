@@ -114,33 +114,48 @@ test('fragments: only the first carries the L4 header', () => {
   assert.deepEqual([p.fragmentHeaderOffset, p.fragmentOffset, p.moreFragments, p.l4Protocol, p.l4Offset], [54, 8, true, 6, -1]);
 });
 
-test('malformed IPv4: bad version, IHL below 5, total length shorter than the header', () => {
+test('malformed IPv4 headers: bad version, IHL below 5', () => {
   const f = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2 });
   f[14] = 0x44;
   assert.equal(p.parse(f), Malformed);
   assert.equal(p.l3Offset, -1);
   f[14] = 0x65;
   assert.equal(p.parse(f), Malformed);
-  f[14] = 0x45;
-  P.ipv4SetTotalLength(f, 14, 10);
-  assert.equal(p.parse(f), Malformed);
-  assert.deepEqual([p.l3Offset, p.l4Offset], [14, -1]);
+  assert.deepEqual([p.l3Offset, p.l3End, p.lengthStatus], [-1, -1, Ok]);
 });
 
-test('lengths that lie', () => {
-  // IP total length beyond the frame: Truncated, but what is there is parsed.
+test('lengths that lie: parse reports the headers, lengthStatus the length fields', () => {
+  // IP total length beyond the frame: the headers are fine, the datagram is cut.
   const f = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2, payload: 'abcd' });
   P.ipv4SetTotalLength(f, 14, 1500);
-  assert.equal(p.parse(f), Truncated);
-  assert.deepEqual([p.l3End, p.l4Offset, p.srcPort], [f.length, 34, 1]);
+  assert.equal(p.parse(f), Ok);
+  assert.equal(p.lengthStatus, Truncated);
+  assert.deepEqual([p.l3End, p.l4Offset, p.srcPort, p.l4End, p.payloadLength], [f.length, 34, 1, f.length, 4]);
+  assert.ok(!p.l4ChecksumValid(), 'a cut datagram cannot be checked');
+  // Total length shorter than the IP header, or ending inside the UDP header: Malformed, and the ends stay after the headers.
+  P.ipv4SetTotalLength(f, 14, 10);
+  assert.equal(p.parse(f), Ok);
+  assert.deepEqual([p.lengthStatus, p.l3End, p.l4End, p.payloadLength], [Malformed, 42, 42, 0]);
+  P.ipv4SetTotalLength(f, 14, 24);
+  assert.deepEqual([p.lengthStatus, p.l3End, p.l4End], [Malformed, 42, 42], 'read live, no new parse needed');
   // UDP length beyond the IP datagram, and below 8.
   const g = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2, payload: 'abcd' });
   P.udpSetLength(g, 34, 100);
-  assert.equal(p.parse(g), Truncated);
-  assert.equal(p.l4End, g.length);
+  assert.equal(p.parse(g), Ok);
+  assert.deepEqual([p.lengthStatus, p.l4End], [Truncated, g.length]);
   P.udpSetLength(g, 34, 4);
-  assert.equal(p.parse(g), Malformed);
-  // TCP data offset below 5 or past the segment.
+  assert.deepEqual([p.lengthStatus, p.l4End, p.payloadLength], [Malformed, 42, 0]);
+  P.udpSetLength(g, 34, 12);
+  assert.deepEqual([p.lengthStatus, p.l3End, p.l4End, p.payloadLength], [Ok, g.length, 46, 4]);
+  // IPv6 payload length beyond the frame, and shorter than the extension headers.
+  const v6 = P.buildUdp({ src: '::1', dst: '::2', srcPort: 1, dstPort: 2, extensions: [{ kind: 'destination' }], payload: 'ab' });
+  assert.equal(p.parse(v6), Ok);
+  assert.equal(p.lengthStatus, Ok);
+  P.ipv6SetPayloadLength(v6, 14, 1000);
+  assert.deepEqual([p.lengthStatus, p.l3End], [Truncated, v6.length]);
+  P.ipv6SetPayloadLength(v6, 14, 4);
+  assert.deepEqual([p.lengthStatus, p.l3End, p.l4End], [Malformed, p.payloadOffset, p.payloadOffset]);
+  // TCP data offset below 5 or past the frame: those are header faults.
   const t = P.buildTcp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2 });
   t[46] = 0x40;
   assert.equal(p.parse(t), Malformed);
@@ -150,8 +165,32 @@ test('lengths that lie', () => {
   // Ethernet padding after the IP datagram is not part of it.
   const padded = P.buildUdp({ src: '1.1.1.1', dst: '2.2.2.2', srcPort: 1, dstPort: 2, minLength: 60 });
   assert.equal(p.parse(padded), Ok);
-  assert.deepEqual([p.end, p.l3End, p.l4End], [60, 42, 42]);
+  assert.deepEqual([p.end, p.l3End, p.l4End, p.lengthStatus], [60, 42, 42, Ok]);
   assert.ok(p.l4ChecksumValid());
+});
+
+test('the home array: the fast path and the full parser give the same cursor', () => {
+  const umem = new Uint8Array(8192);
+  const frames = [
+    P.buildUdp({ src: '10.0.0.1', dst: '192.0.2.200', srcPort: 1000, dstPort: 53, payload: 'q' }),
+    P.buildTcp({ src: '198.51.100.7', dst: '10.1.2.3', srcPort: 443, dstPort: 50000, tcpOptions: Uint8Array.of(2, 4, 5, 0xb4), payload: 'xy' }),
+    P.buildUdp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, ipv4Options: Uint8Array.of(148, 4, 0, 0), minLength: 80 }),
+  ];
+  frames.forEach((f, i) => umem.set(f, i * 2048));
+  const home = new P.PacketParser(umem);
+  const other = new P.PacketParser(new Uint8Array(1)); // its home is elsewhere: the full parser every time
+  frames.forEach((f, i) => {
+    assert.equal(home.parse(umem, f.length, i * 2048), Ok);
+    assert.equal(other.parse(umem, f.length, i * 2048), Ok);
+    assert.deepEqual(home.toJSON(), other.toJSON(), `frame ${i}`);
+    assert.equal(home.bytes, umem);
+  });
+  // A parser made without an array adopts the first one it parses.
+  const adopting = new P.PacketParser();
+  adopting.parse(umem, frames[0].length, 0);
+  assert.equal(adopting.parse(umem, frames[1].length, 2048), Ok);
+  other.parse(umem, frames[1].length, 2048);
+  assert.deepEqual(adopting.toJSON(), other.toJSON());
 });
 
 test('VLAN stack deeper than the frame', () => {
@@ -172,8 +211,8 @@ test('every truncation of every kind of frame: no throw, offsets inside the fram
       const s = p.parse(f, len);
       assert.ok(s === Ok || s === Truncated || s === Malformed);
       for (const k of ['l3Offset', 'l3End', 'l4Offset', 'l4End', 'payloadOffset'] as const) assert.ok(p[k] <= len, `${k} ${p[k]} > ${len}`);
-      // Cut inside the IP datagram (not just its Ethernet padding): never Ok.
-      if (p.ipVersion !== 0 && len < ipEnd) assert.notEqual(s, Ok, `len ${len} < ${ipEnd}`);
+      // Cut inside the IP datagram (not just its Ethernet padding): never Ok, in the headers or the lengths.
+      if (p.ipVersion !== 0 && len < ipEnd) assert.ok(s !== Ok || p.lengthStatus !== Ok, `len ${len} < ${ipEnd}`);
     }
   }
 });
