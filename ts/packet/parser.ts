@@ -42,9 +42,6 @@
  */
 import { readU16BE, readU32BE } from './bytes.js';
 import {
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  IPPROTO_TCP,
   ipv4HeaderChecksumValid,
   ipv4UpdateChecksum,
   transportChecksumValid,
@@ -79,22 +76,26 @@ const SLOW = 0;
 const FAST = 1;
 
 export class PacketParser {
-  // Stored by every parse. Keep them first and few: the fast path writes
-  // exactly these, and each store costs the hot loop.
+  // The fields, in an order that matters. The fast path stores l2Offset, end,
+  // mode, l4Proto and l4Off; V8's load elimination assumes a store to the
+  // field at byte offset N of this object may change the field at N of any
+  // other object, and a DataView keeps its length and data pointer at the
+  // 3rd and 5th field slots. So fields the fast path never writes sit in
+  // those two slots, and reading the home view after a parse needs no reload.
   /** Start of the frame (the Ethernet header). */
   l2Offset = 0;
   /** End of the frame: `offset + length`, clamped to the array. */
   end = 0;
+  private slowBytes: Uint8Array = EMPTY;
   /** FAST: the last parse took the fast path, and the getters derive what it did not store. */
   private mode = SLOW;
+  private slowStatus: ParseStatus = OK;
   private l4Proto = -1;
   private l4Off = -1;
   /** Start of the upper-layer payload; the fast path stores it for TCP only (UDP's is `l4Off + 8`). */
   private payloadOff = -1;
 
-  // Stored by the full parser only.
-  private slowBytes: Uint8Array = EMPTY;
-  private slowStatus: ParseStatus = OK;
+  // Stored by the full parser only (and slowBytes, slowStatus above).
   private slowVlanCount = 0;
   private slowVlanOffset = -1;
   private slowEtherType = 0;
@@ -113,11 +114,14 @@ export class PacketParser {
 
   /**
    * The array whose frames can take the fast path, and a DataView over it made
-   * once. Set by the constructor and never again (except once, by adoption,
-   * for a parser made without one): V8 then treats both as constants of a
-   * constant parser and folds the view's bounds into the loop.
+   * once. Each is stored exactly once, when the parser gets its home array
+   * (in the constructor, or on adoption), and never declared before that:
+   * V8 then keeps them as constant fields, and in a loop over a constant
+   * parser (a module-level `const p = new PacketParser()`) folds the view's
+   * bounds and data pointer into the machine code. Storing a placeholder
+   * first would make them ordinary fields, loaded and checked per packet.
    */
-  declare private home: Uint8Array;
+  declare private home: Uint8Array | undefined;
   declare private homeView: DataView<ArrayBufferLike>;
 
   /**
@@ -126,8 +130,7 @@ export class PacketParser {
    * becomes the home array.
    */
   constructor(home?: Uint8Array) {
-    this.home = home ?? EMPTY;
-    this.homeView = viewOf(this.home);
+    if (home !== undefined && home.length > 0) this.adopt(home);
   }
 
   /**
@@ -182,7 +185,7 @@ export class PacketParser {
   private parseSlow(bytes: Uint8Array, end: number, offset: number): ParseStatus {
     if (end > bytes.length) end = bytes.length;
     this.mode = SLOW;
-    if (this.home === EMPTY && bytes.length > 0) this.adopt(bytes);
+    if (this.home === undefined && bytes.length > 0) this.adopt(bytes);
     this.slowBytes = bytes;
     // Arguments that make no frame (NaN, negative, fractional, end before
     // start) parse as an empty frame at offset 0: Truncated, nothing read.
@@ -320,33 +323,38 @@ export class PacketParser {
     return OK;
   }
 
-  // What the fast path did not store, derived; after the full parser, stored.
-  // V8 folds `mode` when the parse was inlined just before, so these cost
-  // nothing more than a field load on the fast path.
+  // Getters. After the fast path (mode FAST) they derive what it did not
+  // store, knowing the frame is Ethernet/IPv4/UDP-or-TCP at l2Offset and in
+  // the home array; after the full parser they use what it stored. V8 folds
+  // `mode` when the parse was inlined just before, so on the fast path they
+  // cost no more than a field load. The small ones stay under V8's "always
+  // inline" size (27 bytes of bytecode), so a handler with much code still
+  // gets them inlined; that matters most for the 32-bit addresses (a 32-bit
+  // value returned from a call V8 did not inline is boxed: an allocation).
 
   /** The array last parsed (the accessors in ethernet.ts, ipv4.ts... take it with an offset). */
   get bytes(): Uint8Array {
-    return this.mode === FAST ? this.home : this.slowBytes;
+    return this.mode ? (this.home as Uint8Array) : this.slowBytes;
   }
 
   /** Ok, Truncated or Malformed: the first problem met in the headers (fields before it are set). Length fields: `lengthStatus`. */
   get status(): ParseStatus {
-    return this.mode === FAST ? OK : this.slowStatus;
+    return this.mode ? OK : this.slowStatus;
   }
 
   /** Number of VLAN tags (802.1Q / 802.1ad) seen. */
   get vlanCount(): number {
-    return this.mode === FAST ? 0 : this.slowVlanCount;
+    return this.mode ? 0 : this.slowVlanCount;
   }
 
   /** Offset of the outermost VLAN tag (its TPID), or -1. */
   get vlanOffset(): number {
-    return this.mode === FAST ? -1 : this.slowVlanOffset;
+    return this.mode ? -1 : this.slowVlanOffset;
   }
 
   /** EtherType after the VLAN tags (0 if the frame is too short to have one). */
   get etherType(): number {
-    return this.mode === FAST ? ETH_IPV4 : this.slowEtherType;
+    return this.mode ? ETH_IPV4 : this.slowEtherType;
   }
 
   /**
@@ -354,12 +362,12 @@ export class PacketParser {
    * sane, or, for other EtherTypes, where their payload starts. -1 otherwise.
    */
   get l3Offset(): number {
-    return this.mode === FAST ? this.l2Offset + 14 : this.slowL3Offset;
+    return this.mode ? this.l2Offset + 14 : this.slowL3Offset;
   }
 
   /** 4 or 6 when `l3Offset` holds an IP header, else 0. */
   get ipVersion(): number {
-    return this.mode === FAST ? 4 : this.slowIpVersion;
+    return this.mode ? 4 : this.slowIpVersion;
   }
 
   /** Upper-layer protocol after any IPv6 extension headers (17 UDP, 6 TCP, 1 ICMP, 58 ICMPv6...), or -1. */
@@ -378,34 +386,40 @@ export class PacketParser {
 
   /** Start of the upper-layer payload (after the UDP/TCP/ICMP header), or -1. */
   get payloadOffset(): number {
-    return this.mode === FAST && this.l4Proto === PROTO_UDP ? this.l4Off + 8 : this.payloadOff;
+    return this.mode && this.l4Proto === PROTO_UDP ? this.l4Off + 8 : this.payloadOff;
   }
 
   /** IPv4 or IPv6 fragment offset in bytes (0 if not a fragment). */
   get fragmentOffset(): number {
-    return this.mode === FAST ? 0 : this.slowFragmentOffset;
+    return this.mode ? 0 : this.slowFragmentOffset;
   }
 
   /** IPv4 MF flag or IPv6 fragment header M flag. */
   get moreFragments(): boolean {
-    return this.mode === FAST ? false : this.slowMoreFragments;
+    return this.mode ? false : this.slowMoreFragments;
   }
 
   /** Offset of the IPv6 fragment header, or -1. */
   get fragmentHeaderOffset(): number {
-    return this.mode === FAST ? -1 : this.slowFragmentHeaderOffset;
+    return this.mode ? -1 : this.slowFragmentHeaderOffset;
   }
 
   /** Number of IPv6 extension headers walked. */
   get extensionCount(): number {
-    return this.mode === FAST ? 0 : this.slowExtensionCount;
+    return this.mode ? 0 : this.slowExtensionCount;
   }
 
-  // The 5-tuple, read from the bytes (so in-place edits show) on the fast
-  // path. The address getters are written to stay under V8's "always inline"
-  // size (27 bytes of bytecode): a 32-bit address returned from a call V8 did
-  // not inline is boxed, an allocation per packet, and a big handler can use
-  // up V8's inlining budget before it reaches them.
+  /** Part of a fragmented datagram? */
+  get isFragment(): boolean {
+    return this.mode ? false : this.slowMoreFragments || this.slowFragmentOffset !== 0;
+  }
+
+  /** Frame length (`end - l2Offset`). */
+  get length(): number {
+    return this.end - this.l2Offset;
+  }
+
+  // The 5-tuple, from the bytes (so in-place edits show).
 
   /** IPv4 source as an unsigned 32-bit number (compare with `parseIPv4`), or -1. */
   get srcIPv4(): number {
@@ -427,38 +441,85 @@ export class PacketParser {
 
   /** TCP or UDP source port, or -1. */
   get srcPort(): number {
-    if (this.mode === FAST) return this.homeView.getUint16(this.l4Off);
-    return this.hasPorts() ? readU16BE(this.slowBytes, this.l4Off) : -1;
+    return this.mode ? this.homeView.getUint16(this.l4Off) : this.slowPort(0);
   }
 
   /** TCP or UDP destination port, or -1. */
   get dstPort(): number {
-    if (this.mode === FAST) return this.homeView.getUint16(this.l4Off + 2);
-    return this.hasPorts() ? readU16BE(this.slowBytes, this.l4Off + 2) : -1;
+    return this.mode ? this.homeView.getUint16(this.l4Off + 2) : this.slowPort(2);
   }
 
-  private hasPorts(): boolean {
-    return this.l4Off >= 0 && (this.l4Proto === PROTO_UDP || this.l4Proto === PROTO_TCP);
+  private slowPort(field: number): number {
+    const l4 = this.l4Off;
+    return l4 >= 0 && (this.l4Proto === PROTO_UDP || this.l4Proto === PROTO_TCP) ? readU16BE(this.slowBytes, l4 + field) : -1;
+  }
+
+  // More fields read from the bytes when asked.
+
+  /** IPv4 TTL or IPv6 hop limit, or -1. */
+  get ttl(): number {
+    return this.mode ? this.homeView.getUint8(this.l2Offset + 22) : this.slowTtl();
+  }
+
+  private slowTtl(): number {
+    const v = this.slowIpVersion;
+    return v === 4 ? this.slowBytes[this.slowL3Offset + 8] : v === 6 ? this.slowBytes[this.slowL3Offset + 7] : -1;
+  }
+
+  /** TCP flag bits (see `TcpFlags`), or -1 if not TCP. */
+  get tcpFlags(): number {
+    const l4 = this.l4Off;
+    return l4 >= 0 && this.l4Proto === PROTO_TCP ? readU16BE(this.bytes, l4 + 12) & 0x1ff : -1;
+  }
+
+  /** ICMP/ICMPv6 type, or -1. */
+  get icmpType(): number {
+    return this.mode ? -1 : this.slowIcmp(0);
+  }
+
+  /** ICMP/ICMPv6 code, or -1. */
+  get icmpCode(): number {
+    return this.mode ? -1 : this.slowIcmp(1);
+  }
+
+  /** The fast path takes UDP and TCP only, so ICMP is always the full parser's. */
+  private slowIcmp(field: number): number {
+    const l4 = this.l4Off;
+    return l4 >= 0 && (this.l4Proto === PROTO_ICMP || this.l4Proto === PROTO_ICMPV6) ? this.slowBytes[l4 + field] : -1;
+  }
+
+  /** VLAN id of the outermost tag, or -1. */
+  get vlanId(): number {
+    return this.mode || this.slowVlanOffset < 0 ? -1 : readU16BE(this.slowBytes, this.slowVlanOffset + 2) & 0x0fff;
+  }
+
+  /** VLAN id of the second tag (the customer tag of QinQ), or -1. */
+  get innerVlanId(): number {
+    return this.mode || this.slowVlanCount < 2 ? -1 : readU16BE(this.slowBytes, this.slowVlanOffset + 6) & 0x0fff;
+  }
+
+  /** Offset of the source address (4 or 16 bytes, see `addrLength`), or -1. */
+  get srcAddrOffset(): number {
+    return this.mode ? this.l2Offset + 26 : this.slowAddrOffset(12, 8);
+  }
+
+  /** Offset of the destination address (4 or 16 bytes), or -1. */
+  get dstAddrOffset(): number {
+    return this.mode ? this.l2Offset + 30 : this.slowAddrOffset(16, 24);
+  }
+
+  private slowAddrOffset(v4: number, v6: number): number {
+    const v = this.slowIpVersion;
+    return v === 4 ? this.slowL3Offset + v4 : v === 6 ? this.slowL3Offset + v6 : -1;
+  }
+
+  /** 4, 16, or 0 without IP. */
+  get addrLength(): number {
+    const v = this.ipVersion;
+    return v === 4 ? 4 : v === 6 ? 16 : 0;
   }
 
   // Length fields, checked and read when asked (see the top of this file).
-
-  /** End of the last header found: the IP header, its extension headers, the upper-layer header. */
-  private get headersEnd(): number {
-    return this.mode === FAST ? this.payloadOffset : this.slowHeadersEnd;
-  }
-
-  /** Where the IP datagram ends per its length field (not clamped), or -1 without IP. */
-  private get datagramEnd(): number {
-    const v = this.ipVersion;
-    const b = this.bytes;
-    const l3 = this.l3Offset;
-    if (v === 4) return l3 + readU16BE(b, l3 + 2);
-    if (v !== 6) return -1;
-    const plen = readU16BE(b, l3 + 4);
-    // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the frame says how long it is.
-    return plen === 0 && b[l3 + 6] === IPV6_HOP_BY_HOP ? this.end : l3 + 40 + plen;
-  }
 
   /**
    * Do the length fields agree with the headers and the frame? Ok; Malformed
@@ -485,9 +546,8 @@ export class PacketParser {
   }
 
   private slowLengthStatus(): ParseStatus {
-    const v = this.slowIpVersion;
-    if (v === 0) return OK;
-    const dEnd = this.datagramEnd;
+    if (this.slowIpVersion === 0) return OK;
+    const dEnd = this.slowDatagramEnd();
     // headersEnd is past the IPv4 header at least, so this also catches a total length below the IHL.
     if (this.slowHeadersEnd > dEnd) return MALFORMED;
     if (dEnd > this.end) return TRUNCATED;
@@ -501,16 +561,32 @@ export class PacketParser {
     return OK;
   }
 
+  /** Where the IP datagram ends per its length field (not clamped); only with IP. */
+  private slowDatagramEnd(): number {
+    const b = this.slowBytes;
+    const l3 = this.slowL3Offset;
+    if (this.slowIpVersion === 4) return l3 + readU16BE(b, l3 + 2);
+    const plen = readU16BE(b, l3 + 4);
+    // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): the frame says how long it is.
+    return plen === 0 && b[l3 + 6] === IPV6_HOP_BY_HOP ? this.end : l3 + 40 + plen;
+  }
+
   /**
    * End of the IP datagram per its length field, clamped to the frame (so
    * Ethernet padding is excluded) and never before the end of the headers
    * found; -1 without IP.
    */
   get l3End(): number {
-    const e = this.datagramEnd;
-    if (e < 0) return -1;
-    const lo = this.headersEnd;
-    return e < lo ? lo : e > this.end ? this.end : e;
+    return this.mode ? this.clampL3End(this.l2Offset + 14 + this.homeView.getUint16(this.l2Offset + 16), this.payloadOffset) : this.slowL3End();
+  }
+
+  private slowL3End(): number {
+    return this.slowIpVersion === 0 ? -1 : this.clampL3End(this.slowDatagramEnd(), this.slowHeadersEnd);
+  }
+
+  /** `datagramEnd` clamped to [`headersEnd`, `end`]. */
+  private clampL3End(datagramEnd: number, headersEnd: number): number {
+    return datagramEnd < headersEnd ? headersEnd : datagramEnd > this.end ? this.end : datagramEnd;
   }
 
   /** End of the upper-layer segment (for UDP, per its length field), clamped to `l3End` and never before `payloadOffset`; -1 if `l4Offset` is. */
@@ -520,69 +596,7 @@ export class PacketParser {
     const l3End = this.l3End;
     if (this.l4Proto !== PROTO_UDP) return l3End;
     const e = l4 + readU16BE(this.bytes, l4 + 4);
-    const lo = l4 + 8;
-    return e < lo ? lo : e > l3End ? l3End : e;
-  }
-
-  // More getters that read the bytes when asked.
-
-  /** Frame length (`end - l2Offset`). */
-  get length(): number {
-    return this.end - this.l2Offset;
-  }
-
-  /** VLAN id of the outermost tag, or -1. */
-  get vlanId(): number {
-    return this.vlanOffset >= 0 ? readU16BE(this.bytes, this.vlanOffset + 2) & 0x0fff : -1;
-  }
-
-  /** VLAN id of the second tag (the customer tag of QinQ), or -1. */
-  get innerVlanId(): number {
-    return this.vlanCount >= 2 ? readU16BE(this.bytes, this.vlanOffset + 6) & 0x0fff : -1;
-  }
-
-  /** Offset of the source address (4 or 16 bytes, see `addrLength`), or -1. */
-  get srcAddrOffset(): number {
-    return this.ipVersion === 4 ? this.l3Offset + 12 : this.ipVersion === 6 ? this.l3Offset + 8 : -1;
-  }
-
-  /** Offset of the destination address (4 or 16 bytes), or -1. */
-  get dstAddrOffset(): number {
-    return this.ipVersion === 4 ? this.l3Offset + 16 : this.ipVersion === 6 ? this.l3Offset + 24 : -1;
-  }
-
-  /** 4, 16, or 0 without IP. */
-  get addrLength(): number {
-    return this.ipVersion === 4 ? 4 : this.ipVersion === 6 ? 16 : 0;
-  }
-
-  /** IPv4 TTL or IPv6 hop limit, or -1. */
-  get ttl(): number {
-    return this.ipVersion === 4 ? this.bytes[this.l3Offset + 8] : this.ipVersion === 6 ? this.bytes[this.l3Offset + 7] : -1;
-  }
-
-  /** TCP flag bits (see `TcpFlags`), or -1 if not TCP. */
-  get tcpFlags(): number {
-    return this.l4Offset >= 0 && this.l4Protocol === IPPROTO_TCP ? readU16BE(this.bytes, this.l4Offset + 12) & 0x1ff : -1;
-  }
-
-  /** ICMP/ICMPv6 type, or -1. */
-  get icmpType(): number {
-    return this.l4Offset >= 0 && (this.l4Protocol === IPPROTO_ICMP || this.l4Protocol === IPPROTO_ICMPV6)
-      ? this.bytes[this.l4Offset]
-      : -1;
-  }
-
-  /** ICMP/ICMPv6 code, or -1. */
-  get icmpCode(): number {
-    return this.l4Offset >= 0 && (this.l4Protocol === IPPROTO_ICMP || this.l4Protocol === IPPROTO_ICMPV6)
-      ? this.bytes[this.l4Offset + 1]
-      : -1;
-  }
-
-  /** Part of a fragmented datagram? */
-  get isFragment(): boolean {
-    return this.moreFragments || this.fragmentOffset !== 0;
+    return e < l4 + 8 ? l4 + 8 : e > l3End ? l3End : e;
   }
 
   /** Bytes of upper-layer payload (after the UDP/TCP/ICMP header) in the frame, 0 if none. */
