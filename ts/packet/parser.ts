@@ -9,7 +9,8 @@
  * What `parse` checks, whatever the input:
  * - it never throws and never reads outside `[offset, offset + length)`
  *   (clamped to the array), so a frame inside a larger buffer (a UMEM) is
- *   safe and trailing bytes never change a result;
+ *   safe and trailing bytes never change a result; nor do the getters, as
+ *   long as the array's buffer is not detached (transferred) meanwhile;
  * - it checks the headers: every header it reports (Ethernet, VLAN tags,
  *   IPv4/IPv6 and the extension headers, ARP, UDP/TCP/ICMP) is inside the
  *   frame and sane enough for the accessors in ethernet.ts, ipv4.ts... to
@@ -28,17 +29,20 @@
  * handed straight to the accessors: `ipv4Ttl(p.bytes, p.l3Offset)`.
  *
  * Treat the cursor as read-only. Offsets, counts and the protocol are what
- * the last parse found; the addresses, ports, lengths, TTL and flags are read
- * from the bytes when asked, so they see in-place edits. After changing the
- * structure of the headers (a VLAN push, a new IHL), parse again.
+ * the last parse found; ports, lengths, TTL and flags are read from the bytes
+ * when asked, so they see in-place edits. The IPv4 addresses are too after
+ * the fast path; after the full parser they are copies that the edits in
+ * edit.ts keep current (a 32-bit read there could not be kept allocation-
+ * free). After writing addresses by other means, or changing the structure
+ * of the headers (a VLAN push, a new IHL), parse again.
  *
  * Speed: `parse` is small enough for V8 to inline into the handler's loop. An
  * untagged, unfragmented IPv4 packet with a complete UDP/TCP header in the
- * parser's home array takes a fast path that stores four numbers; everything
- * else takes the full parser (same results, a few ns more). The home array is
- * the one given to the constructor, or else the first one parsed: give each
- * UMEM (each port) its own parser, and parse other arrays (pcap records) with
- * another one.
+ * parser's home array takes a fast path that stores five numbers (six for
+ * TCP); everything else takes the full parser (same results, a few ns more).
+ * The home array is the one given to the constructor, or else the first one
+ * parsed: give each UMEM (each port) its own parser, and parse other arrays
+ * (pcap records) with another one.
  */
 import { readU16BE, readU32BE } from './bytes.js';
 import {
@@ -130,7 +134,7 @@ export class PacketParser {
    * becomes the home array.
    */
   constructor(home?: Uint8Array) {
-    if (home !== undefined && home.length > 0) this.adopt(home);
+    if (home !== undefined && canBeHome(home)) this.adopt(home);
   }
 
   /**
@@ -144,7 +148,7 @@ export class PacketParser {
     // carrying a whole UDP or TCP header, inside the home array. Two loads
     // check EtherType + version + IHL, and flags + fragment offset +
     // protocol. Anything else takes the full parser, which starts over.
-    if (bytes === this.home && (offset >>> 0) === offset && offset + 42 <= end && end <= bytes.length) {
+    if (bytes === this.home && (offset >>> 0) === offset && (end >>> 0) === end && offset + 42 <= end && end <= bytes.length) {
       const dv = this.homeView;
       const w = dv.getUint32(offset + 12); // EtherType, version + IHL, DSCP/ECN
       const f = dv.getUint32(offset + 20); // flags + fragment offset, TTL, protocol
@@ -185,7 +189,7 @@ export class PacketParser {
   private parseSlow(bytes: Uint8Array, end: number, offset: number): ParseStatus {
     if (end > bytes.length) end = bytes.length;
     this.mode = SLOW;
-    if (this.home === undefined && bytes.length > 0) this.adopt(bytes);
+    if (this.home === undefined && canBeHome(bytes)) this.adopt(bytes);
     this.slowBytes = bytes;
     // Arguments that make no frame (NaN, negative, fractional, end before
     // start) parse as an empty frame at offset 0: Truncated, nothing read.
@@ -613,22 +617,25 @@ export class PacketParser {
 
   /**
    * UDP/TCP/ICMP/ICMPv6 checksum correct? False when it cannot be checked:
-   * other protocols, a truncated segment (`lengthStatus`), or a fragment (the
-   * checksum covers the whole datagram).
+   * other protocols, length fields that are not Ok (`lengthStatus`: the
+   * segment is cut, or its bytes are not where the lengths say), or a
+   * fragment (the checksum covers the whole datagram).
    */
   l4ChecksumValid(): boolean {
-    if (this.l4Offset < 0 || this.isFragment || this.lengthStatus === TRUNCATED) return false;
+    if (this.l4Offset < 0 || this.isFragment || this.lengthStatus !== OK) return false;
     return transportChecksumValid(this.bytes, this.l3Offset, this.l4Offset, this.l4End, this.l4Protocol);
   }
 
   /**
    * Recompute the IPv4 header checksum and the UDP/TCP/ICMP/ICMPv6 checksum
    * from scratch (after edits the incremental helpers in edit.ts do not cover).
-   * The L4 checksum is left alone for fragments and truncated segments.
+   * The L4 checksum is left alone for fragments and when `lengthStatus` is
+   * not Ok (it would be computed over, and written into, bytes that may not
+   * be the segment's: Ethernet padding, say).
    */
   updateChecksums(): void {
     if (this.ipVersion === 4) ipv4UpdateChecksum(this.bytes, this.l3Offset);
-    if (this.l4Offset >= 0 && !this.isFragment && this.lengthStatus !== TRUNCATED) {
+    if (this.l4Offset >= 0 && !this.isFragment && this.lengthStatus === OK) {
       transportUpdateChecksum(this.bytes, this.l3Offset, this.l4Offset, this.l4End, this.l4Protocol);
     }
   }
@@ -666,6 +673,16 @@ export class PacketParser {
       icmpCode: this.icmpCode,
     };
   }
+}
+
+/**
+ * Can the fast path read `bytes` through one DataView made now? Not when it is
+ * empty, nor when its buffer can change size (a resizable or growable buffer):
+ * the view would keep the old size. Those arrays always take the full parser.
+ */
+function canBeHome(bytes: Uint8Array): boolean {
+  const buffer = bytes.buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
+  return bytes.length > 0 && buffer.resizable !== true && buffer.growable !== true;
 }
 
 /** A DataView over exactly the bytes of `bytes`. */

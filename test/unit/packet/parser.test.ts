@@ -185,6 +185,10 @@ test('the home array: the fast path and the full parser give the same cursor', (
     assert.deepEqual(home.toJSON(), other.toJSON(), `frame ${i}`);
     assert.equal(home.bytes, umem);
   });
+  // A fractional length makes no frame, on either path.
+  assert.equal(home.parse(umem, frames[0].length + 0.5, 0), Truncated);
+  assert.equal(other.parse(umem, frames[0].length + 0.5, 0), Truncated);
+  assert.deepEqual(home.toJSON(), other.toJSON());
   // A parser made without an array adopts the first one it parses.
   const adopting = new P.PacketParser();
   adopting.parse(umem, frames[0].length, 0);
@@ -269,4 +273,30 @@ test('updateChecksums repairs both checksums; toJSON names the status', () => {
   p.updateChecksums();
   assert.ok(p.ipChecksumValid() && p.l4ChecksumValid());
   assert.equal(p.toJSON().status, 'Ok');
+});
+
+test('an array whose buffer can change size is never the home array', () => {
+  const buffer = new ArrayBuffer(128, { maxByteLength: 8192 });
+  const u = new Uint8Array(buffer); // length-tracking
+  const f = P.buildUdp({ src: '192.0.2.1', dst: '192.0.2.2', srcPort: 1, dstPort: 2 });
+  u.set(f);
+  const q = new P.PacketParser(u);
+  assert.equal(q.parse(u, f.length, 0), Ok);
+  buffer.resize(4096);
+  u.set(f, 1000);
+  assert.equal(q.parse(u, f.length, 1000), Ok, 'no throw: a view made before the resize is never used');
+  assert.deepEqual([q.l3Offset, q.srcPort, q.dstPort], [1014, 1, 2]);
+});
+
+test('checksums are neither checked nor written when the lengths put the segment outside the datagram', () => {
+  // IP total length 20: no room for the UDP header; what follows is Ethernet padding.
+  const g = P.buildIp({ src: '192.0.2.1', dst: '192.0.2.2', protocol: 17, minLength: 60 });
+  g.fill(0xab, 34);
+  const before = g.slice();
+  const q = new P.PacketParser(g);
+  assert.equal(q.parse(g), Ok);
+  assert.equal(q.lengthStatus, Malformed);
+  assert.equal(q.l4ChecksumValid(), false);
+  q.updateChecksums();
+  assert.deepEqual(g.subarray(34), before.subarray(34), 'padding untouched');
 });
