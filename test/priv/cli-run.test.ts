@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peer, requirePrivileges, until } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
@@ -170,6 +170,14 @@ test('--queues picks queues, a throwing handler counts errors and logs why, --wa
       writeFileSync(handler, SWAP_MACS);
       await d.waitFor(/file changed: reloading/);
       await d.waitFor(/handler reloaded on 1 worker/);
+      // Saved the way many editors save: a new file renamed over the old one,
+      // twice (a watch on the old file would see the first rename, then nothing).
+      for (let save = 0; save < 2; save++) {
+        const reloadsBefore = d.stderr.match(/handler reloaded on 1 worker/g)!.length;
+        writeFileSync(join(dir, 'w.mts.tmp'), SWAP_MACS);
+        renameSync(join(dir, 'w.mts.tmp'), handler);
+        await d.waitFor(new RegExp(`(handler reloaded on 1 worker[\\s\\S]*){${reloadsBefore + 1}}`));
+      }
       const r = await d.stop();
       assert.equal(r.code, 0, r.stderr);
       const totals = finalTotals(r.stdout);

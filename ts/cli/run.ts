@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import type { Server } from 'node:http';
+import { basename, dirname } from 'node:path';
 import { flag, int, interfaceExists, oneOf, parse, parseListen, parseQueues, rxQueueCount, str, strs, type Options } from './args.js';
 import { workerBootstrap } from './bootstrap.js';
 import { CliError, ExitCode, describeError, usageError } from './errors.js';
@@ -508,8 +509,13 @@ export async function runCommand(argv: string[]): Promise<number> {
       log(`metrics at http://${where}/metrics`);
     }
     if (settings.watch) {
+      // Watch the directory, not the file: editors that save by writing a new
+      // file and renaming it over the old one replace the inode a file watch
+      // is tied to, and it would go quiet after the first save.
       let debounce: NodeJS.Timeout | null = null;
-      watcher = watch(path, () => {
+      const name = basename(path);
+      watcher = watch(dirname(path), (_event, changed) => {
+        if (changed !== null && changed !== name) return;
         if (debounce) clearTimeout(debounce);
         debounce = setTimeout(() => reload('file changed'), 150);
       });
