@@ -462,7 +462,12 @@ export class PacketParser {
 
   /** IPv4 TTL or IPv6 hop limit, or -1. */
   get ttl(): number {
-    return this.mode ? this.homeView.getUint8(this.l2Offset + 22) : this.slowTtl();
+    return this.mode ? this.fastByte(22) : this.slowTtl();
+  }
+
+  /** The byte `at` bytes into the frame, after the fast path. */
+  private fastByte(at: number): number {
+    return this.homeView.getUint8(this.l2Offset + at);
   }
 
   private slowTtl(): number {
@@ -472,8 +477,11 @@ export class PacketParser {
 
   /** TCP flag bits (see `TcpFlags`), or -1 if not TCP. */
   get tcpFlags(): number {
-    const l4 = this.l4Off;
-    return l4 >= 0 && this.l4Proto === PROTO_TCP ? readU16BE(this.bytes, l4 + 12) & 0x1ff : -1;
+    return this.l4Proto === PROTO_TCP && this.l4Off >= 0 ? this.tcpFlagsAt(this.l4Off) : -1;
+  }
+
+  private tcpFlagsAt(l4: number): number {
+    return readU16BE(this.bytes, l4 + 12) & 0x1ff;
   }
 
   /** ICMP/ICMPv6 type, or -1. */
@@ -494,12 +502,17 @@ export class PacketParser {
 
   /** VLAN id of the outermost tag, or -1. */
   get vlanId(): number {
-    return this.mode || this.slowVlanOffset < 0 ? -1 : readU16BE(this.slowBytes, this.slowVlanOffset + 2) & 0x0fff;
+    return this.mode ? -1 : this.slowVlanId(1);
   }
 
   /** VLAN id of the second tag (the customer tag of QinQ), or -1. */
   get innerVlanId(): number {
-    return this.mode || this.slowVlanCount < 2 ? -1 : readU16BE(this.slowBytes, this.slowVlanOffset + 6) & 0x0fff;
+    return this.mode ? -1 : this.slowVlanId(2);
+  }
+
+  /** VLAN id of the `nth` tag (1: outermost), or -1. */
+  private slowVlanId(nth: number): number {
+    return this.slowVlanCount >= nth ? readU16BE(this.slowBytes, this.slowVlanOffset + nth * 4 - 2) & 0x0fff : -1;
   }
 
   /** Offset of the source address (4 or 16 bytes, see `addrLength`), or -1. */
@@ -605,8 +618,7 @@ export class PacketParser {
 
   /** Bytes of upper-layer payload (after the UDP/TCP/ICMP header) in the frame, 0 if none. */
   get payloadLength(): number {
-    const pay = this.payloadOffset;
-    return pay >= 0 ? this.l4End - pay : 0;
+    return this.l4Off < 0 ? 0 : this.l4End - this.payloadOffset;
   }
 
   /** IPv4 header checksum correct? (true for IPv6, which has none; false without IP). */
