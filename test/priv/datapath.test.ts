@@ -85,6 +85,14 @@ test('forward: frames entering port A leave port B unchanged (shared UMEM)', asy
     const [a, b] = lab.pairs as [typeof lab.pairs[0], typeof lab.pairs[0]];
     const portA = await open({ interface: a.dut.ifname });
     const portB = await open({ interface: b.dut.ifname, shareUmemWith: portA });
+    // The second port gets its share of the 4096 default frames although the
+    // first one filled its ring before B existed: each fill ring holds at
+    // most its RX ring's size (2048), and B gets the rest but the send reserve.
+    const fillA = portA.stats().frames.fillRing;
+    const fillB = portB.stats().frames.fillRing;
+    assert.ok(fillA <= 2048, `port A fill ring ${fillA}`);
+    assert.ok(fillB >= 1024, `port B fill ring ${fillB}: starved by port A`);
+    assert.ok(portA.frameAccounting().free >= 512, 'the send reserve is left free');
     const loop = portA.run((p) => p.forward(portB));
     const frames = variedUdpFrames(2000, { dutMac: a.dut.mac, peerMac: a.peer.mac });
     // Capture at B's peer while A's peer sends.

@@ -148,6 +148,8 @@ struct PortRings {
     /// Descriptors handed out in the current batch: (addr, original len).
     batch: Vec<(u64, u32)>,
     batch_size: u32,
+    /// RX ring size: the most received frames the kernel can queue for us.
+    ring_size: u32,
     fill_target: u32,
     /// Frames of this port held by the kernel for RX / TX.
     kernel_rx: u32,
@@ -171,6 +173,8 @@ pub struct UmemGroup {
     area: Arc<MmapArea>,
     /// Forward targets of the current commit (reused, never reallocated).
     scratch: Vec<(u64, u32, u8)>,
+    /// Frames the refills leave free, so that `send` finds one.
+    send_reserve: u32,
     closed: bool,
 }
 
@@ -241,6 +245,7 @@ impl UmemGroup {
             frames: FrameTable::new(opts.frames, opts.frame_size),
             area,
             scratch: Vec::with_capacity(1024),
+            send_reserve: 0,
             closed: false,
         })
     }
@@ -303,6 +308,7 @@ impl UmemGroup {
             user,
             batch: Vec::with_capacity(opts.batch_size as usize),
             batch_size: opts.batch_size,
+            ring_size: opts.ring_size,
             fill_target: 0,
             kernel_rx: 0,
             kernel_tx: 0,
@@ -312,8 +318,9 @@ impl UmemGroup {
         port.steering.bind_socket(opts.queue, port.user.as_raw_fd())?;
         self.ports.push(Some(port));
         self.set_fill_targets();
+        let reserve = self.send_reserve;
         if let Some(Some(port)) = self.ports.get_mut(port_index) {
-            refill(port, &mut self.frames, port_index as u8);
+            refill(port, &mut self.frames, reserve, port_index as u8);
         }
         Ok(port_index)
     }
@@ -322,7 +329,11 @@ impl UmemGroup {
     /// reserve free for `send`. A TX verdict reuses the frame it received
     /// into, so the fill rings can hold nearly everything: the more frames
     /// the kernel has for receiving, the longer a burst it absorbs while the
-    /// handler is busy.
+    /// handler is busy — up to the RX ring's size, past which the kernel
+    /// drops anyway. That cap also leaves frames for a port that joins the
+    /// UMEM later: frames already in a fill ring cannot be taken back until
+    /// traffic uses them, so a first port holding nearly all of them left a
+    /// second one with the reserve alone.
     fn set_fill_targets(&mut self) {
         let open = self.ports.iter().filter(|p| p.is_some()).count() as u32;
         if open == 0 {
@@ -330,10 +341,10 @@ impl UmemGroup {
         }
         let total = self.frames.len();
         let reserve = (total / 8).max(64).min(total / 2);
+        self.send_reserve = reserve;
         let share = (total - reserve) / open;
         for port in self.ports.iter_mut().flatten() {
-            // A fill ring holds at most `total` entries (its size).
-            port.fill_target = share.min(total);
+            port.fill_target = share.min(port.ring_size);
         }
     }
 
@@ -462,6 +473,7 @@ impl UmemGroup {
     /// returns how many frames it handed out. The previous batch of this port
     /// must have been committed.
     pub fn rx(&mut self, port_index: usize, table: &mut [u32]) -> Result<u32> {
+        let reserve = self.send_reserve;
         let frames = &mut self.frames;
         let port = match self.ports.get_mut(port_index) {
             Some(Some(p)) => p,
@@ -474,7 +486,7 @@ impl UmemGroup {
             ));
         }
         reap_completions(port, frames, port_index as u8);
-        refill(port, frames, port_index as u8);
+        refill(port, frames, reserve, port_index as u8);
         kick_tx(port);
         let want = port.batch_size.min((table.len() / 2) as u32);
         let mut reader = port.rx.receive(want);
@@ -508,7 +520,7 @@ impl UmemGroup {
     /// accounted for, whatever the input: invalid verdicts or lengths drop
     /// the frame and are counted.
     pub fn commit(&mut self, port_index: usize, table: &[u32], verdicts: &[u8]) -> Result<()> {
-        let Self { ports, frames, scratch, .. } = self;
+        let Self { ports, frames, scratch, send_reserve, .. } = self;
         let me = port_index as u8;
         let mut batch = match ports.get_mut(port_index) {
             Some(Some(p)) => std::mem::take(&mut p.batch),
@@ -599,7 +611,7 @@ impl UmemGroup {
         port.counters.tx_ring_full_drops += ring_full;
         port.counters.tx += sent_tx;
         port.counters.forwarded += sent_fwd;
-        refill(port, frames, me);
+        refill(port, frames, *send_reserve, me);
         Ok(())
     }
 
@@ -648,13 +660,14 @@ impl UmemGroup {
 
     /// Housekeeping without receiving: reap completions, refill, kick TX.
     pub fn service(&mut self, port_index: usize) -> Result<()> {
+        let reserve = self.send_reserve;
         let frames = &mut self.frames;
         let port = match self.ports.get_mut(port_index) {
             Some(Some(p)) => p,
             _ => return Err(Error::new(ErrorCode::Closed, format!("port {port_index} is closed"))),
         };
         reap_completions(port, frames, port_index as u8);
-        refill(port, frames, port_index as u8);
+        refill(port, frames, reserve, port_index as u8);
         kick_tx(port);
         Ok(())
     }
@@ -786,12 +799,14 @@ fn reap_completions(port: &mut PortRings, frames: &mut FrameTable, me: u8) {
     reader.release();
 }
 
-/// Top the fill ring up to the port's target from the free list.
-fn refill(port: &mut PortRings, frames: &mut FrameTable, me: u8) {
+/// Top the fill ring up to the port's target from the free list, leaving
+/// `reserve` frames free for `send`. (A port over its target after another
+/// joined the UMEM would otherwise let the newcomer's refill take those.)
+fn refill(port: &mut PortRings, frames: &mut FrameTable, reserve: u32, me: u8) {
     // Two rounds: the first grant may be cut short by xdpilone's cached view
     // of the kernel's consumer; the second reservation refreshes it.
     for _ in 0..2 {
-        let want = port.fill_target.saturating_sub(port.kernel_rx).min(frames.free_count());
+        let want = port.fill_target.saturating_sub(port.kernel_rx).min(frames.free_count().saturating_sub(reserve));
         if want == 0 {
             break;
         }
