@@ -7,6 +7,8 @@ import { udpFrame } from '../helpers/frames.js';
 import * as reflector from '../../examples/reflector.js';
 import * as udpDrop from '../../examples/udp-drop.js';
 import * as firewall from '../../examples/firewall.js';
+import * as balancer from '../../examples/l4-balancer.js';
+import * as P from '../../ts/packet/index.js';
 
 // The examples import from 'afxdp', as handlers outside this repository do.
 // Under the afxdp command that is the library the daemon runs (its loader
@@ -81,4 +83,36 @@ test("'afxdp' itself exports the handler test API that docs/cli.md shows", async
   assert.equal(typeof afxdp.HandlerHarness, 'function');
   const r = afxdp.runHandler(h(udpDrop), [udp({ dstPort: 9 }), udp({ dstPort: 53 })]);
   assert.deepEqual(r.verdicts, ['drop', 'tx']);
+});
+
+test('l4-balancer: DNAT of UDP and TCP to the VIP by flow, checksums fixed, the rest dropped', () => {
+  const mac = { srcMac: '02:00:00:00:00:02', dstMac: '02:00:00:00:00:01' };
+  const backends = ['198.51.100.10', '198.51.100.11', '198.51.100.12'];
+  // 300 flows to the VIP (192.0.2.1), each twice; one tagged with a VLAN (the full parser's path).
+  const flows = Array.from({ length: 300 }, (_, i) => P.buildUdp({ ...mac, src: `192.0.2.${2 + (i % 50)}`, dst: '192.0.2.1', srcPort: 20000 + i, dstPort: 53, payload: `q${i}` }));
+  const tcp = P.buildTcp({ ...mac, src: '192.0.2.9', dst: '192.0.2.1', srcPort: 40000, dstPort: 443, flags: P.TcpFlags.SYN });
+  const tagged = P.buildUdp({ ...mac, vlans: [{ id: 7 }], src: '192.0.2.9', dst: '192.0.2.1', srcPort: 1, dstPort: 2 });
+  const other = [
+    P.buildUdp({ ...mac, src: '192.0.2.9', dst: '192.0.2.77', srcPort: 1, dstPort: 53 }), // not the VIP
+    P.buildIcmpEcho({ ...mac, src: '192.0.2.9', dst: '192.0.2.1' }), // not UDP/TCP
+  ];
+  balancer.counts.backends.fill(0);
+  balancer.counts.dropped = 0;
+  const input = [...flows, ...flows, tcp, tagged, ...other];
+  const r = runHandler(h(balancer), input);
+  assert.deepEqual(r.verdicts, [...input.slice(0, -2).map(() => 'tx'), 'drop', 'drop']);
+  const q = new P.PacketParser();
+  const dst = r.sent.map((out, i) => {
+    assert.equal(q.parse(out), P.ParseStatus.Ok);
+    assert.ok(q.ipChecksumValid() && q.l4ChecksumValid(), `frame ${i}: checksums`);
+    const before = new P.PacketParser();
+    before.parse(input[i]!);
+    assert.deepEqual([q.srcIPv4, q.srcPort, q.dstPort], [before.srcIPv4, before.srcPort, before.dstPort], 'only the destination changes');
+    assert.deepEqual(out.subarray(0, 6), input[i]!.subarray(6, 12), 'MACs swapped');
+    return P.formatIPv4(q.dstIPv4);
+  });
+  for (const d of dst) assert.ok(backends.includes(d), d);
+  for (let i = 0; i < flows.length; i++) assert.equal(dst[i], dst[i + flows.length], `flow ${i} changed backend`);
+  assert.ok(balancer.counts.backends.every((n) => n > 100), `spread ${balancer.counts.backends}`);
+  assert.equal(balancer.counts.dropped, 2);
 });
