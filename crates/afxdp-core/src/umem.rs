@@ -330,21 +330,23 @@ impl UmemGroup {
     /// into, so the fill rings can hold nearly everything: the more frames
     /// the kernel has for receiving, the longer a burst it absorbs while the
     /// handler is busy — up to the RX ring's size, past which the kernel
-    /// drops anyway. That cap also leaves frames for a port that joins the
-    /// UMEM later: frames already in a fill ring cannot be taken back until
-    /// traffic uses them, so a first port holding nearly all of them left a
-    /// second one with the reserve alone.
+    /// drops anyway, and to half the frames. Those caps leave frames for a
+    /// port that joins the UMEM later: frames already in a fill ring cannot
+    /// be taken back until traffic uses them, so a first port holding nearly
+    /// all of them left a second one with the reserve alone, and a third
+    /// with nothing.
     fn set_fill_targets(&mut self) {
         let open = self.ports.iter().filter(|p| p.is_some()).count() as u32;
         if open == 0 {
             return;
         }
-        let total = self.frames.len();
+        // Frames a closed port left in the kernel are retired for good.
+        let total = self.frames.len() - self.frames.counts().retired;
         let reserve = (total / 8).max(64).min(total / 2);
         self.send_reserve = reserve;
         let share = (total - reserve) / open;
         for port in self.ports.iter_mut().flatten() {
-            port.fill_target = share.min(port.ring_size);
+            port.fill_target = share.min(port.ring_size).min(total / 2);
         }
     }
 
@@ -597,6 +599,12 @@ impl UmemGroup {
             drop(writer);
             dst.kernel_tx += queued;
             kick_tx(dst);
+            if target != port_index {
+                // A port that only forwards out (no loop of its own) would
+                // otherwise never reap its completions, and its frames would
+                // stay out of the free list.
+                reap_completions(dst, frames, target as u8);
+            }
             if target == port_index {
                 sent_tx += u64::from(queued);
             } else {
@@ -800,13 +808,19 @@ fn reap_completions(port: &mut PortRings, frames: &mut FrameTable, me: u8) {
 }
 
 /// Top the fill ring up to the port's target from the free list, leaving
-/// `reserve` frames free for `send`. (A port over its target after another
-/// joined the UMEM would otherwise let the newcomer's refill take those.)
+/// `reserve` frames free for `send` (a port over its target after another
+/// joined the UMEM would otherwise let the newcomer's refill take those) —
+/// except that a port may always bring itself up to one batch from the
+/// reserve, or it could wait forever for frames that `send` or another port
+/// keep below the reserve.
 fn refill(port: &mut PortRings, frames: &mut FrameTable, reserve: u32, me: u8) {
     // Two rounds: the first grant may be cut short by xdpilone's cached view
     // of the kernel's consumer; the second reservation refreshes it.
     for _ in 0..2 {
-        let want = port.fill_target.saturating_sub(port.kernel_rx).min(frames.free_count().saturating_sub(reserve));
+        let free = frames.free_count();
+        let spare = free.saturating_sub(reserve);
+        let to_one_batch = port.batch_size.min(port.fill_target).saturating_sub(port.kernel_rx).min(free);
+        let want = port.fill_target.saturating_sub(port.kernel_rx).min(spare.max(to_one_batch));
         if want == 0 {
             break;
         }
