@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peer, requirePrivileges, until } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
@@ -187,6 +187,27 @@ test('--queues picks queues, a throwing handler counts errors and logs why, --wa
       assert.ok(q1.rx! <= even.length + odd.length);
       assert.ok(q1.err! > 0 && q1.err! <= odd.length);
       assert.equal(q1.drop, q1.rx, 'errors drop the frame too');
+    } finally {
+      await d.kill();
+    }
+  });
+});
+
+test('--watch follows a handler that is a symlink: edits of its target reload', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLabAndDir(1, async (lab, dir) => {
+    const target = join(dir, 'real.mts');
+    const link = join(dir, 'handler.mts');
+    writeFileSync(target, SWAP_MACS);
+    symlinkSync(target, link);
+    const d = new Daemon(['run', link, '-i', lab.dut.ifname, '--watch', '--status-interval', '0'], lab.dut.ns);
+    try {
+      await d.ready();
+      writeFileSync(join(dir, 'real.mts.tmp'), DROP_ALL);
+      renameSync(join(dir, 'real.mts.tmp'), target); // the target replaced, the link untouched
+      await d.waitFor(/handler reloaded on 1 worker/);
+      const r = await d.stop();
+      assert.equal(r.code, 0, r.stderr);
     } finally {
       await d.kill();
     }

@@ -4,7 +4,7 @@
  * The main thread owns signals, the live status, metrics and reload.
  */
 import { Worker } from 'node:worker_threads';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import type { Server } from 'node:http';
 import { basename, dirname } from 'node:path';
 import { flag, int, interfaceExists, oneOf, parse, parseListen, parseQueues, rxQueueCount, str, strs, type Options } from './args.js';
@@ -455,8 +455,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onStop);
 
   let reloading: Promise<unknown> | null = null;
+  // A request that comes during a reload runs after it: the file may have
+  // changed again since the reload read it.
+  let reloadAgain: string | null = null;
   const reload = (why: string) => {
-    if (reloading) return;
+    if (stopRequested !== null) return;
+    if (reloading) {
+      reloadAgain = why;
+      return;
+    }
     log(`${why}: reloading ${settings.handler}`);
     reloading = daemon.reload().then((results) => {
       const failed = results.filter((r) => !r.ok);
@@ -464,13 +471,17 @@ export async function runCommand(argv: string[]): Promise<number> {
       else log(`handler reloaded on ${results.length} worker(s)`);
     }).finally(() => {
       reloading = null;
+      const again = reloadAgain;
+      reloadAgain = null;
+      if (again !== null) reload(again);
     });
   };
   const onHup = () => reload('SIGHUP');
   process.on('SIGHUP', onHup);
 
   let server: Server | null = null;
-  let watcher: FSWatcher | null = null;
+  const watchers: FSWatcher[] = [];
+  let debounce: NodeJS.Timeout | null = null;
   let ticker: NodeJS.Timeout | null = null;
   let control: Awaited<ReturnType<typeof serveControl>> | null = null;
   const state = new StateFile(settings, path);
@@ -487,6 +498,27 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     if (stopRequested !== null) return await shutdown(stopRequested);
 
+    // Before the 'running' line, which tells callers the daemon is ready.
+    if (settings.watch) {
+      // Watch the directory, not the file: editors that save by writing a new
+      // file and renaming it over the old one replace the inode a file watch
+      // is tied to, and it would go quiet after the first save. For a
+      // symlink, both the link's directory (the link replaced) and its
+      // target's (the file edited).
+      const changed = () => {
+        if (debounce) clearTimeout(debounce);
+        debounce = setTimeout(() => reload('file changed'), 150);
+      };
+      const names = new Map<string, Set<string>>();
+      for (const file of new Set([path, realpathSync(path)])) {
+        const dir = dirname(file);
+        names.set(dir, (names.get(dir) ?? new Set()).add(basename(file)));
+      }
+      for (const [dir, watched] of names) {
+        // No file name (some platforms): any change in the directory counts.
+        watchers.push(watch(dir, (_event, file) => (file === null || watched.has(file)) && changed()));
+      }
+    }
     const first = await daemon.collect();
     const modes = first.flatMap((w) => w.ports).map((p) => `${p.interface}/${p.queue} ${p.attachMode}${p.zeroCopy ? ' zero-copy' : ' copy'}`);
     log(`running ${settings.handler} on ${modes.join(', ')} (pid ${process.pid})`);
@@ -507,18 +539,6 @@ export async function runCommand(argv: string[]): Promise<number> {
       const addr = server.address();
       const where = typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : '';
       log(`metrics at http://${where}/metrics`);
-    }
-    if (settings.watch) {
-      // Watch the directory, not the file: editors that save by writing a new
-      // file and renaming it over the old one replace the inode a file watch
-      // is tied to, and it would go quiet after the first save.
-      let debounce: NodeJS.Timeout | null = null;
-      const name = basename(path);
-      watcher = watch(dirname(path), (_event, changed) => {
-        if (changed !== null && changed !== name) return;
-        if (debounce) clearTimeout(debounce);
-        debounce = setTimeout(() => reload('file changed'), 150);
-      });
     }
 
     let previous: { at: number; stats: WorkerStats[] } | null = { at: performance.now(), stats: first };
@@ -551,7 +571,8 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   async function shutdown(code: number): Promise<number> {
     if (ticker) clearInterval(ticker);
-    watcher?.close();
+    for (const w of watchers) w.close();
+    if (debounce) clearTimeout(debounce);
     const last = await daemon.collect().catch(() => []);
     if (control) await closeControl(control.server, control.path);
     await daemon.stop();
