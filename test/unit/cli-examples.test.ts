@@ -9,6 +9,7 @@ import * as udpDrop from '../../examples/udp-drop.js';
 import * as firewall from '../../examples/firewall.js';
 import * as balancer from '../../examples/l4-balancer.js';
 import * as P from '../../ts/packet/index.js';
+import { measureAllocation } from '../helpers/heap.js';
 
 // The examples import from 'afxdp', as handlers outside this repository do.
 // Under the afxdp command that is the library the daemon runs (its loader
@@ -98,7 +99,10 @@ test('l4-balancer: DNAT of UDP and TCP to the VIP by flow, checksums fixed, the 
   ];
   balancer.counts.backends.fill(0);
   balancer.counts.dropped = 0;
-  const input = [...flows, ...flows, tcp, tagged, ...other];
+  // The flows again in reverse order: a balancer that is not sticky (round
+  // robin, say) cannot give each flow's two packets the same backend.
+  const again = flows.slice().reverse();
+  const input = [...flows, ...again, tcp, tagged, ...other];
   const r = runHandler(h(balancer), input);
   assert.deepEqual(r.verdicts, [...input.slice(0, -2).map(() => 'tx'), 'drop', 'drop']);
   const q = new P.PacketParser();
@@ -112,7 +116,53 @@ test('l4-balancer: DNAT of UDP and TCP to the VIP by flow, checksums fixed, the 
     return P.formatIPv4(q.dstIPv4);
   });
   for (const d of dst) assert.ok(backends.includes(d), d);
-  for (let i = 0; i < flows.length; i++) assert.equal(dst[i], dst[i + flows.length], `flow ${i} changed backend`);
+  for (let i = 0; i < flows.length; i++) assert.equal(dst[i], dst[2 * flows.length - 1 - i], `flow ${i} changed backend`);
   assert.ok(balancer.counts.backends.every((n) => n > 100), `spread ${balancer.counts.backends}`);
   assert.equal(balancer.counts.dropped, 2);
+});
+
+test('l4-balancer allocates nothing per packet (control: a handler that does)', async () => {
+  // Frames laid out like a UMEM, with a pristine copy of each to restore after its rewrite.
+  const FRAME = 2048;
+  const COUNT = 256;
+  const HALF = FRAME * COUNT;
+  const umem = new Uint8Array(2 * HALF);
+  const lens = new Int32Array(COUNT);
+  for (let i = 0; i < COUNT; i++) {
+    const src = `192.0.2.${2 + (i % 50)}`;
+    const f = i % 4 === 0
+      ? P.buildTcp({ vlans: i % 8 === 0 ? [{ id: 5 }] : undefined, src, dst: '192.0.2.1', srcPort: 1000 + i, dstPort: 443 })
+      : P.buildUdp({ src, dst: '192.0.2.1', srcPort: 20000 + i, dstPort: 53, payload: 'q' });
+    umem.set(f, i * FRAME);
+    umem.set(f, HALF + i * FRAME);
+    lens[i] = f.length;
+  }
+  // The handler reads only { buffer, offset, length } of the packet.
+  const packets = Array.from({ length: COUNT }, (_, i) => ({ buffer: umem, offset: i * FRAME, length: lens[i]! }));
+  const run = (handler: (p: never) => number, n: number) => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) {
+      const k = i & (COUNT - 1);
+      const o = k * FRAME;
+      umem.copyWithin(o, HALF + o, HALF + o + lens[k]!);
+      acc = (acc + handler(packets[k] as never)) | 0;
+    }
+    return acc;
+  };
+  const keep: unknown[] = [];
+  const allocating = (p: { offset: number }) => {
+    keep[p.offset & 1023] = { at: p.offset };
+    return 0;
+  };
+  const PACKETS = 2_000_000;
+  for (let i = 0; i < 3; i++) {
+    run(h(balancer) as never, PACKETS / 2);
+    run(allocating as never, PACKETS / 2);
+  }
+  balancer.counts.backends.fill(0);
+  const lb = await measureAllocation(() => run(h(balancer) as never, PACKETS));
+  const control = await measureAllocation(() => run(allocating as never, PACKETS));
+  assert.equal(balancer.counts.backends.reduce((a, b) => a + b, 0), PACKETS, 'every packet was balanced');
+  assert.ok(control.allocated > 8 * PACKETS, `the measure sees allocation: ${control.allocated} bytes`);
+  assert.ok(lb.allocated < PACKETS / 10, `${lb.allocated} bytes over ${PACKETS} packets (${lb.gcCount} GCs)`);
 });

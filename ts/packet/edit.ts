@@ -89,12 +89,18 @@ function setIPv4Addr(p: PacketParser, field: number, addr: number): boolean {
   return true;
 }
 
-/** Rewrite the IPv4 source (SNAT), fixing the IP and TCP/UDP checksums. `addr` is unsigned 32-bit (`parseIPv4`). */
+/**
+ * Rewrite the IPv4 source (SNAT), fixing the IP and TCP/UDP checksums. `addr`
+ * is the address as an unsigned 32-bit number (`parseIPv4`) or the same bits
+ * as a signed one (an `Int32Array` element): a number at or above 2^31 passed
+ * to a call V8 did not inline is boxed, an allocation per packet, so keep
+ * addresses you pass per packet in an `Int32Array`.
+ */
 export function setSrcIPv4(p: PacketParser, addr: number): boolean {
   return setIPv4Addr(p, 12, addr);
 }
 
-/** Rewrite the IPv4 destination (DNAT, load balancing), fixing the IP and TCP/UDP checksums. */
+/** Rewrite the IPv4 destination (DNAT, load balancing), fixing the IP and TCP/UDP checksums. `addr`: as for `setSrcIPv4`. */
 export function setDstIPv4(p: PacketParser, addr: number): boolean {
   return setIPv4Addr(p, 16, addr);
 }
