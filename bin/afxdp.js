@@ -4,7 +4,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { registerAlias } = await import('../ts/cli/bootstrap.ts');
+const { registerAlias } = await import('../ts/handler/loader.ts');
 registerAlias();
 const { main } = await import('../ts/cli/main.ts');
 const code = await main(process.argv.slice(2));

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ERR_ALREADY_RUNNING'
   | 'ERR_NOT_SHARED_UMEM'
   | 'ERR_NATIVE_MODULE'
+  | 'ERR_HANDLER_LOAD'
   | 'ERR_INTERNAL';
 
 export class AfxdpError extends Error {

@@ -22,4 +22,6 @@ export type { LabOptions, LabEnd } from './lab.js';
 export * from './packet/index.js';
 export { runHandler, HandlerHarness } from './replay.js';
 export type { RunHandlerResult, RunHandlerOptions, FrameOutcome, FrameInput, VerdictName, OfflinePort } from './replay.js';
-export type { HandlerContext } from './cli/context.js';
+export type { HandlerContext } from './handler/context.js';
+export { loadHandlerModule, HandlerLoadError } from './handler/module.js';
+export type { HandlerModule } from './handler/module.js';

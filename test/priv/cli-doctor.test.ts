@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requirePrivileges } from '../helpers/priv.js';
 import { Daemon, runCli, withLabAndDir } from './cli-support.js';
-import type { DoctorReport } from '../../ts/cli/doctor.js';
+import type { DoctorReport } from '../../ts/cli/commands/doctor.js';
 
 test('doctor describes the lab veth: driver, queues, MTU, native XDP, no zero-copy', async (t) => {
   if (!requirePrivileges(t)) return;

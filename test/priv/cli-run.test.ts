@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { peer, requirePrivileges, until } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
 import { Daemon, finalTotals, sum, withLabAndDir } from './cli-support.js';
-import { readStates, type DaemonState } from '../../ts/cli/state-file.js';
+import { readStates, type DaemonState } from '../../ts/daemon/state-file.js';
 
 function daemonState(d: Daemon): DaemonState | undefined {
   return readStates().find((s) => s.pid === d.child.pid);

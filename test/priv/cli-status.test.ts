@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { peer, requirePrivileges } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
 import { Daemon, runCli, withLabAndDir } from './cli-support.js';
-import type { Attachment } from '../../ts/cli/status.js';
-import type { DaemonState } from '../../ts/cli/state-file.js';
+import type { Attachment } from '../../ts/cli/commands/status.js';
+import type { DaemonState } from '../../ts/daemon/state-file.js';
 
 async function status(): Promise<{ programs: Attachment[]; daemons: DaemonState[] }> {
   const r = await runCli(['status', '--json']);

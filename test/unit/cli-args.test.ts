@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseListen, parseQueues } from '../../ts/cli/args.js';
-import { parseRunArgs } from '../../ts/cli/run.js';
-import { CliError, describeError, exitCodeFor } from '../../ts/cli/errors.js';
+import { parseRunArgs } from '../../ts/cli/commands/run.js';
+import { CliError, describeError, exitCodeFor } from '../../ts/cli/exit-codes.js';
 import { AfxdpError } from '../../ts/errors.js';
-import { logLine, parseLogLine, rows, si, terminalLine } from '../../ts/cli/status-view.js';
-import { createMetrics } from '../../ts/cli/metrics.js';
-import { loadHandlerModule } from '../../ts/cli/handler-module.js';
-import type { WorkerStats } from '../../ts/cli/protocol.js';
+import { logLine, parseLogLine, rows, si, terminalLine } from '../../ts/daemon/status-view.js';
+import { createMetrics } from '../../ts/daemon/metrics.js';
+import { loadHandlerModule } from '../../ts/handler/module.js';
+import type { WorkerStats } from '../../ts/daemon/protocol.js';
 
 const bin = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', 'bin', 'afxdp.js');
 
@@ -103,7 +103,8 @@ test('handler modules: ESM, CommonJS-compiled TypeScript, setup/teardown, errors
     assert.equal(typeof c.setup, 'function');
     const bad = join(dir, 'c.mts');
     writeFileSync(bad, 'export const setup = 3;\nexport default () => 0;\n');
-    await assert.rejects(loadHandlerModule(bad), (e: CliError) => e.exitCode === 3 && /'setup' is not a function/.test(e.message));
+    await assert.rejects(loadHandlerModule(bad), (e: AfxdpError) => e.code === 'ERR_HANDLER_LOAD' && /'setup' is not a function/.test(e.message));
+    assert.equal(describeError(await loadHandlerModule(bad).catch((e: unknown) => e)).exitCode, 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

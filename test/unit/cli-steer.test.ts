@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRunArgs, parseSteerOption } from '../../ts/cli/run.js';
-import type { CliError } from '../../ts/cli/errors.js';
-import { createMetrics } from '../../ts/cli/metrics.js';
-import { parseLogLine, steeringLogLine, steeringRows, steeringTerminalLine } from '../../ts/cli/status-view.js';
-import { checkRequest } from '../../ts/cli/control.js';
-import type { WorkerStats } from '../../ts/cli/protocol.js';
+import { parseRunArgs, parseSteerOption } from '../../ts/cli/commands/run.js';
+import type { CliError } from '../../ts/cli/exit-codes.js';
+import { createMetrics } from '../../ts/daemon/metrics.js';
+import { parseLogLine, steeringLogLine, steeringRows, steeringTerminalLine } from '../../ts/daemon/status-view.js';
+import { checkRequest } from '../../ts/daemon/control.js';
+import type { WorkerStats } from '../../ts/daemon/protocol.js';
 import type { PortStats } from '../../ts/port.js';
 
 test('--steer: an expression, a rule set as JSON, --config; syntax errors are usage errors with a caret', () => {

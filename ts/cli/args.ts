@@ -1,7 +1,7 @@
 /** Argument parsing shared by the commands (node:util parseArgs, strict). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readdirSync, existsSync } from 'node:fs';
-import { usageError } from './errors.js';
+import { usageError } from './exit-codes.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -3,7 +3,7 @@
  * line on stderr and a distinct exit code.
  */
 import { readFileSync } from 'node:fs';
-import { CliError, ExitCode, describeError } from './errors.js';
+import { CliError, ExitCode, describeError } from './exit-codes.js';
 
 export const MAIN_HELP = `Usage: afxdp <command> [options]
 
@@ -33,15 +33,15 @@ Exit codes:
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
-  run: async () => (await import('./run.js')).runCommand,
-  doctor: async () => (await import('./doctor.js')).doctorCommand,
-  status: async () => (await import('./status.js')).statusCommand,
-  block: async () => (argv) => import('./control.js').then((m) => m.controlCommand('block', argv)),
-  unblock: async () => (argv) => import('./control.js').then((m) => m.controlCommand('unblock', argv)),
-  blocked: async () => (argv) => import('./control.js').then((m) => m.controlCommand('blocked', argv)),
-  lab: async () => (await import('./lab.js')).labCommand,
-  replay: async () => (await import('./replay.js')).replayCommand,
-  bench: async () => (await import('./bench.js')).benchCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  block: async () => (argv) => import('./commands/block.js').then((m) => m.controlCommand('block', argv)),
+  unblock: async () => (argv) => import('./commands/block.js').then((m) => m.controlCommand('unblock', argv)),
+  blocked: async () => (argv) => import('./commands/block.js').then((m) => m.controlCommand('blocked', argv)),
+  lab: async () => (await import('./commands/lab.js')).labCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
+  bench: async () => (await import('./commands/bench.js')).benchCommand,
 };
 
 function version(): string {

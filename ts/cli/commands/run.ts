@@ -7,16 +7,16 @@ import { Worker } from 'node:worker_threads';
 import { readFileSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import type { Server } from 'node:http';
 import { basename, dirname } from 'node:path';
-import { flag, int, interfaceExists, oneOf, parse, parseListen, parseQueues, rxQueueCount, str, strs, type Options } from './args.js';
-import { workerBootstrap } from './bootstrap.js';
-import { CliError, ExitCode, describeError, usageError } from './errors.js';
-import { handlerPath } from './handler-module.js';
-import { createMetrics, serveMetrics } from './metrics.js';
-import type { ControlRequest, FromWorker, ToWorker, WorkerConfig, WorkerStats } from './protocol.js';
-import { LiveBlock, logLine, rows, steeringLogLine, steeringRows, steeringTerminalLine, terminalLine } from './status-view.js';
-import { StateFile } from './state-file.js';
-import { closeControl, serveControl } from './control.js';
-import { steerRuleSet, SteerSyntaxError, type RuleSet } from '../steer/index.js';
+import { flag, int, interfaceExists, oneOf, parse, parseListen, parseQueues, rxQueueCount, str, strs, type Options } from '../args.js';
+import { workerBootstrap } from '../../handler/loader.js';
+import { CliError, ExitCode, describeError, usageError } from '../exit-codes.js';
+import { handlerPath } from '../../handler/module.js';
+import { createMetrics, serveMetrics } from '../../daemon/metrics.js';
+import type { ControlRequest, FromWorker, ToWorker, WorkerConfig, WorkerStats } from '../../daemon/protocol.js';
+import { LiveBlock, logLine, rows, steeringLogLine, steeringRows, steeringTerminalLine, terminalLine } from '../../daemon/status-view.js';
+import { StateFile } from '../../daemon/state-file.js';
+import { closeControl, serveControl } from '../../daemon/control.js';
+import { steerRuleSet, SteerSyntaxError, type RuleSet } from '../../steer/index.js';
 
 export const RUN_HELP = `Usage: afxdp run <handler.ts|.js> --interface <name> [options]
 
@@ -226,7 +226,7 @@ export class Daemon {
 
   /** Start the workers; resolves when all are ready, rejects (CliError) with the first failure after stopping the rest. */
   async start(onFatal: (exitCode: number, message: string) => void): Promise<void> {
-    const entry = new URL(`./worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+    const entry = new URL(`../../daemon/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
     const source = workerBootstrap(entry);
     let firstFailure: CliError | null = null;
     let readyCount = 0;

@@ -9,10 +9,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { flag, parse, type Options } from './args.js';
-import { CliError, ExitCode } from './errors.js';
-import { readStates, type DaemonState } from './state-file.js';
-import { si } from './status-view.js';
+import { flag, parse, type Options } from '../args.js';
+import { CliError, ExitCode } from '../exit-codes.js';
+import { readStates, type DaemonState } from '../../daemon/state-file.js';
+import { si } from '../../daemon/status-view.js';
 
 export const STATUS_HELP = `Usage: afxdp status [--json]
 

@@ -7,8 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { flag, int, interfaceExists, parse, rxQueueCount, str, type Options } from './args.js';
-import { ExitCode, describeError, exitCodeFor, usageError } from './errors.js';
+import { flag, int, interfaceExists, parse, rxQueueCount, str, type Options } from '../args.js';
+import { ExitCode, describeError, exitCodeFor, usageError } from '../exit-codes.js';
 
 export const DOCTOR_HELP = `Usage: afxdp doctor --interface <name> [options]
 
@@ -157,7 +157,7 @@ function probeOnce(ifname: string, mode: 'native' | 'auto', zeroCopy: 'on' | 'au
 /** The child side of `probeOnce`. */
 async function probeChild(spec: string): Promise<number> {
   const { ifname, mode, zeroCopy, frameSize } = JSON.parse(spec) as { ifname: string; mode: 'native' | 'auto'; zeroCopy: 'on' | 'auto'; frameSize: 2048 | 4096 };
-  const { open } = await import('../port.js');
+  const { open } = await import('../../port.js');
   let out: ProbeOutcome;
   try {
     const port = await open({ interface: ifname, queue: 0, mode, zeroCopy: zeroCopy === 'on' ? true : 'auto', frameSize, frames: 64 });

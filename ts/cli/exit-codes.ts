@@ -55,6 +55,8 @@ export function exitCodeFor(code: string | undefined): number {
     case 'ERR_NATIVE_MODE_UNSUPPORTED':
     case 'ERR_MTU_TOO_LARGE':
       return ExitCode.Unsupported;
+    case 'ERR_HANDLER_LOAD':
+      return ExitCode.HandlerLoad;
     case 'ERR_INVALID_OPTION':
     case 'ERR_INVALID_FRAME_SIZE':
     case 'ERR_INVALID_FRAME_COUNT':
@@ -102,6 +104,8 @@ export function describeError(err: unknown, context: { interface?: string } = {}
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const message = oneLine(String(e?.message ?? err));
   if (code?.startsWith('ERR_PARSE_ARGS')) return { exitCode: ExitCode.Usage, message: `${message} (see --help)` };
+  // The handler loader's messages already say what is wrong and what to do.
+  if (code === 'ERR_HANDLER_LOAD') return { exitCode: ExitCode.HandlerLoad, message };
   const hint = hintFor(code, context);
   const exitCode = exitCodeFor(code);
   return { exitCode, message: hint ? `${message}${code ? ` [${code}]` : ''}: ${hint}` : `${message}${code ? ` [${code}]` : ''}` };

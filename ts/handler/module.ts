@@ -7,7 +7,18 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler } from '../port.js';
-import { CliError, ExitCode, oneLine } from './errors.js';
+import { AfxdpError } from '../errors.js';
+
+/** A handler module that cannot be used: missing, failing to load, or with the wrong exports. */
+export class HandlerLoadError extends AfxdpError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('ERR_HANDLER_LOAD', message, options);
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
 
 export interface HandlerModule<Ctx = unknown> {
   handler: Handler;
@@ -15,14 +26,14 @@ export interface HandlerModule<Ctx = unknown> {
   teardown?: () => unknown;
 }
 
-/** Absolute path of a handler file, or a CliError (exit 3) if there is none. */
+/** Absolute path of a handler file; ERR_HANDLER_LOAD if there is none. */
 export function handlerPath(file: string): string {
   const path = resolvePath(file);
   if (!existsSync(path)) {
-    throw new CliError(ExitCode.HandlerLoad, `handler file not found: ${file}`);
+    throw new HandlerLoadError(`handler file not found: ${file}`);
   }
   if (!statSync(path).isFile()) {
-    throw new CliError(ExitCode.HandlerLoad, `handler is not a file: ${file}`);
+    throw new HandlerLoadError(`handler is not a file: ${file}`);
   }
   return path;
 }
@@ -43,7 +54,7 @@ function pick(mod: Record<string, unknown>, name: string): unknown {
  */
 export async function loadHandlerModule<Ctx = unknown>(path: string, generation = 0): Promise<HandlerModule<Ctx>> {
   const url = pathToFileURL(path);
-  // Marks the handler for the loader hooks (ts/cli/alias-hooks.mjs); a new
+  // Marks the handler for the loader hooks (ts/handler/alias-hooks.mjs); a new
   // value per reload makes a fresh module instance.
   url.searchParams.set('afxdp-handler', String(generation));
   let mod: Record<string, unknown>;
@@ -51,27 +62,25 @@ export async function loadHandlerModule<Ctx = unknown>(path: string, generation 
     mod = (await import(url.href)) as Record<string, unknown>;
   } catch (err) {
     const e = err as Error;
-    throw new CliError(ExitCode.HandlerLoad, `handler ${path} failed to load: ${oneLine(e?.message ?? String(err))}`, { cause: err });
+    throw new HandlerLoadError(`handler ${path} failed to load: ${oneLine(e?.message ?? String(err))}`, { cause: err });
   }
   let handler = mod.default as unknown;
   if (handler && typeof handler === 'object' && typeof (handler as { default?: unknown }).default === 'function') {
     handler = (handler as { default: unknown }).default;
   }
   if (typeof handler !== 'function') {
-    throw new CliError(
-      ExitCode.HandlerLoad,
-      `handler ${path} has no default export function: add \`export default function handler(packet) { ... return Verdict.Tx; }\``,
+    throw new HandlerLoadError(`handler ${path} has no default export function: add \`export default function handler(packet) { ... return Verdict.Tx; }\``,
     );
   }
   const result: HandlerModule<Ctx> = { handler: handler as Handler };
   const setup = pick(mod, 'setup');
   const teardown = pick(mod, 'teardown');
   if (setup !== undefined) {
-    if (typeof setup !== 'function') throw new CliError(ExitCode.HandlerLoad, `handler ${path}: export 'setup' is not a function`);
+    if (typeof setup !== 'function') throw new HandlerLoadError(`handler ${path}: export 'setup' is not a function`);
     result.setup = setup as (ctx: Ctx) => unknown;
   }
   if (teardown !== undefined) {
-    if (typeof teardown !== 'function') throw new CliError(ExitCode.HandlerLoad, `handler ${path}: export 'teardown' is not a function`);
+    if (typeof teardown !== 'function') throw new HandlerLoadError(`handler ${path}: export 'teardown' is not a function`);
     result.teardown = teardown as () => unknown;
   }
   return result;

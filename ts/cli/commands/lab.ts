@@ -5,9 +5,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { flag, int, parse, str, type Options } from './args.js';
-import { CliError, ExitCode, usageError } from './errors.js';
-import type { Lab as LabClass, LabEnd } from '../lab.js';
+import { flag, int, parse, str, type Options } from '../args.js';
+import { CliError, ExitCode, usageError } from '../exit-codes.js';
+import type { Lab as LabClass, LabEnd } from '../../lab.js';
 
 export const LAB_HELP = `Usage: afxdp lab up [--queues N] [--name NAME]
        afxdp lab down [--name NAME]
@@ -51,7 +51,7 @@ const binPath = fileURLToPath(new URL('../../bin/afxdp.js', import.meta.url));
 
 /** The Lab class, loaded when a lab command needs it. */
 async function labClass(): Promise<typeof LabClass> {
-  return (await import('../lab.js')).Lab;
+  return (await import('../../lab.js')).Lab;
 }
 
 function ends(name: string): { dut: LabEnd; peer: LabEnd } {
@@ -144,8 +144,8 @@ async function traffic(p: ReturnType<typeof parse>): Promise<number> {
   const name = labName(p);
   const { dut, peer } = ends(name);
   if (!namespaces().includes(peer.ns)) throw new CliError(ExitCode.NoSuchInterface, `no lab '${name}': run \`afxdp lab up\` first`);
-  const { enterNetns } = await import('../netns.js');
-  const { sendTraffic } = await import('./traffic.js');
+  const { enterNetns } = await import('../../netns.js');
+  const { sendTraffic } = await import('./lab-traffic.js');
   enterNetns(peer.ns);
   const seconds = int(p, 'seconds', 5, [1, 86400])!;
   const rate = int(p, 'rate', 0, [0, 100_000_000])!;
@@ -206,8 +206,8 @@ async function demo(p: ReturnType<typeof parse>): Promise<number> {
       const code = await exited;
       throw new CliError(code || ExitCode.Failure, 'the handler did not start (see above)');
     }
-    const { enterNetns } = await import('../netns.js');
-    const { sendTraffic } = await import('./traffic.js');
+    const { enterNetns } = await import('../../netns.js');
+    const { sendTraffic } = await import('./lab-traffic.js');
     enterNetns(lab.peer.ns);
     const r = await sendTraffic({
       interface: lab.peer.ifname, srcMac: lab.peer.mac, dstMac: lab.dut.mac, srcIp: lab.peer.ipv4, dstIp: lab.dut.ipv4,

@@ -49,9 +49,9 @@ export async function registerLoaders(): Promise<void> {
  * in the worker, then imports `entry`.
  */
 export function workerBootstrap(entry: URL): string {
-  const bootstrap = new URL(`./bootstrap${ext}`, here).href;
+  const bootstrap = new URL(`./loader${ext}`, here).href;
   const tsxApi = import.meta.resolve('tsx/esm/api');
-  // tsx first, so that bootstrap.ts itself can load when running from source.
+  // tsx first, so that loader.ts itself can load when running from source.
   // An eval'd worker is a script (no top-level await): an async IIFE whose
   // failure surfaces as the worker's 'error' event.
   return [

@@ -6,9 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { open, type Port } from '../port.js';
 import type { Packet } from '../packet-view.js';
-import { CliError, describeError, oneLine, ExitCode } from './errors.js';
-import { loadHandlerModule, type HandlerModule } from './handler-module.js';
-import type { HandlerContext } from './context.js';
+import { CliError, describeError, oneLine, ExitCode } from '../cli/exit-codes.js';
+import { loadHandlerModule, type HandlerModule } from '../handler/module.js';
+import type { HandlerContext } from '../handler/context.js';
 import { BATCH_NS_BOUNDS, type BatchTiming, type ControlRequest, type FromWorker, type HandlerStats, type ToWorker, type WorkerConfig } from './protocol.js';
 
 const config = workerData as WorkerConfig;

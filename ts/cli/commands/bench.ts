@@ -5,10 +5,10 @@
  * `npm run bench` measures the built-in handlers.
  */
 import { cpus, release } from 'node:os';
-import { flag, int, oneOf, parse, type Options } from './args.js';
-import { CliError, ExitCode, oneLine, usageError } from './errors.js';
-import { handlerPath, loadHandlerModule } from './handler-module.js';
-import type { HandlerContext } from './context.js';
+import { flag, int, oneOf, parse, type Options } from '../args.js';
+import { CliError, ExitCode, oneLine, usageError } from '../exit-codes.js';
+import { handlerPath, loadHandlerModule } from '../../handler/module.js';
+import type { HandlerContext } from '../../handler/context.js';
 
 export const BENCH_HELP = `Usage: afxdp bench <handler> [--seconds N] [--rounds N] [--native drop|swap-mac-tx] [--json]
 
@@ -50,8 +50,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (process.getuid?.() !== 0) throw new CliError(ExitCode.Permission, 'afxdp bench needs root (it creates a veth lab): run it with sudo');
   const mod = await loadHandlerModule<HandlerContext>(path);
 
-  const { Lab, enterNetns, open } = await import('../index.js');
-  const { benchFrame, compare, startTraffic } = await import('../bench.js');
+  const { Lab, enterNetns, open } = await import('../../index.js');
+  const { benchFrame, compare, startTraffic } = await import('../../bench.js');
   const lab = Lab.create({ name: `bench-${process.pid}` });
   try {
     enterNetns(lab.dut.ns);

@@ -4,14 +4,14 @@
  * with the verdict of every input frame as a packet comment, and prints the
  * counts per verdict.
  */
-import { flag, parse, str, strs, type Options } from './args.js';
-import { CliError, ExitCode, oneLine, usageError } from './errors.js';
-import { handlerPath, loadHandlerModule } from './handler-module.js';
-import { HandlerHarness, type FrameOutcome } from '../replay.js';
-import { readCapture } from '../packet/capture.js';
-import { PcapngWriter } from '../packet/pcapng.js';
-import { LinkType } from '../packet/capture-io.js';
-import type { HandlerContext } from './context.js';
+import { flag, parse, str, strs, type Options } from '../args.js';
+import { CliError, ExitCode, oneLine, usageError } from '../exit-codes.js';
+import { handlerPath, loadHandlerModule } from '../../handler/module.js';
+import { HandlerHarness, type FrameOutcome } from '../../replay.js';
+import { readCapture } from '../../packet/capture.js';
+import { PcapngWriter } from '../../packet/pcapng.js';
+import { LinkType } from '../../packet/capture-io.js';
+import type { HandlerContext } from '../../handler/context.js';
 
 export const REPLAY_HELP = `Usage: afxdp replay <handler> --in <capture.pcap|.pcapng> [--out <result.pcapng>] [options]
 

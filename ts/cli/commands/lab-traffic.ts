@@ -5,9 +5,9 @@
  * fallback generator of `afxdp bench`.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { open, type Port } from '../port.js';
-import { Verdict } from '../verdict.js';
-import { buildUdp } from '../packet/build.js';
+import { open, type Port } from '../../port.js';
+import { Verdict } from '../../verdict.js';
+import { buildUdp } from '../../packet/build.js';
 
 export interface TrafficOptions {
   interface: string;
