@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'ERR_NOT_SHARED_UMEM'
   | 'ERR_NATIVE_MODULE'
   | 'ERR_HANDLER_LOAD'
+  | 'ERR_INVALID_VERDICT'
+  | 'ERR_PACKET_RELEASED'
   | 'ERR_INTERNAL';
 
 export class AfxdpError extends Error {

@@ -21,6 +21,16 @@ export interface OffloadOptions {
   ttl?: number;
 }
 
+/** Length of a packet whose handler call is over (debug mode, offline runs). */
+const RELEASED = -1;
+
+function released(): AfxdpError {
+  return new AfxdpError(
+    'ERR_PACKET_RELEASED',
+    'packet used after its handler call returned: the run loop reuses it for the next frame; copy what you need (packet.bytes.slice()) during the call',
+  );
+}
+
 export class Packet {
   /** The whole UMEM; `offset` is where this frame's data starts in it. */
   readonly buffer: Uint8Array;
@@ -51,6 +61,7 @@ export class Packet {
 
   /** Length of the frame's data in bytes. */
   get length(): number {
+    if (this.#length === RELEASED) throw released();
     return this.#length;
   }
 
@@ -60,22 +71,37 @@ export class Packet {
    * `buffer` + `offset`, or the u8/u16/u32 accessors.
    */
   get bytes(): Uint8Array {
+    if (this.#length === RELEASED) throw released();
     return this.buffer.subarray(this.offset, this.offset + this.#length);
   }
 
   /** Change the frame's length (truncate, or grow into the frame's room). */
   setLength(length: number): void {
+    if (this.#length === RELEASED) throw released();
     if (!Number.isInteger(length) || length < 14 || length > this.room) {
       throw new RangeError(`packet length must be an integer in 14..${this.room}, got ${length}`);
     }
     this.#length = length;
   }
 
+  /**
+   * @internal Debug mode: the handler call is over. Every accessor then
+   * throws (the bounds check fails on a negative length, so the fast path
+   * pays nothing for it).
+   */
+  _release(): void {
+    this.#length = RELEASED;
+    this.room = 0;
+  }
+
   #check(at: number, size: number): number {
-    if (!(at >= 0 && at + size <= this.#length)) {
-      throw new RangeError(`offset ${at} (+${size}) is outside the packet (length ${this.#length})`);
-    }
+    if (!(at >= 0 && at + size <= this.#length)) throw this.#outside(at, size);
     return this.offset + at;
+  }
+
+  #outside(at: number, size: number): Error {
+    if (this.#length === RELEASED) return released();
+    return new RangeError(`offset ${at} (+${size}) is outside the packet (length ${this.#length})`);
   }
 
   u8(at: number): number {

@@ -47,6 +47,20 @@ export interface RunOptions {
    * reads per batch; leave unset when not needed.
    */
   onBatch?: (frames: number, handlerNs: number) => void;
+  /**
+   * Called when the handler throws or returns something that is not a
+   * verdict (an integer 0..255); the frame is dropped and counted in
+   * `stats().handlerErrors` either way. The one place handler failures are
+   * reported: keep it cheap (it runs inside the batch) and rate-limit logs.
+   */
+  onHandlerError?: (error: unknown) => void;
+  /**
+   * Debug mode (default: `AFXDP_DEBUG=1` in the environment): the packet is
+   * invalidated after each handler call, so a handler that keeps it and uses
+   * it later gets an AfxdpError (ERR_PACKET_RELEASED) instead of reading
+   * another frame's bytes. Costs one predictable branch per packet.
+   */
+  debug?: boolean;
 }
 
 export interface XdpSocketStats {
@@ -111,6 +125,15 @@ const BATCHES_PER_YIELD = 16;
  * empty poll would allocate a promise each time).
  */
 const IDLE_SPINS = 64;
+
+function debugFromEnv(): boolean {
+  const v = process.env.AFXDP_DEBUG;
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+function describeValue(v: unknown): string {
+  return typeof v === 'number' ? String(v) : v === null ? 'null' : typeof v;
+}
 /** Longest blocking wait; the loop re-checks its state after each. */
 const WAIT_MS = 200;
 
@@ -168,7 +191,7 @@ export class Port implements PacketOwner {
     this.#stopRequested = false;
     const onAbort = () => this.#requestStop();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const loop = this.#receiveLoop(handler, options.onBatch).finally(() => {
+    const loop = this.#receiveLoop(handler, options).finally(() => {
       signal?.removeEventListener('abort', onAbort);
       this.#loop = null;
     });
@@ -181,7 +204,9 @@ export class Port implements PacketOwner {
     this.#waiter.wake();
   }
 
-  async #receiveLoop(handler: Handler, onBatch?: RunOptions['onBatch']): Promise<void> {
+  async #receiveLoop(handler: Handler, options: RunOptions): Promise<void> {
+    const { onBatch, onHandlerError } = options;
+    const debug = options.debug ?? debugFromEnv();
     const umem = this.umem.native;
     const index = this.index;
     const batchSize = this.batchSize;
@@ -208,18 +233,20 @@ export class Port implements PacketOwner {
           let verdict: unknown;
           try {
             verdict = handler(packet);
-          } catch {
-            verdict = undefined;
+          } catch (err) {
+            this.#handlerFailed(err, onHandlerError);
+            verdict = Verdict.Drop;
           }
           // A verdict is an integer 0..255 (Drop, Tx, or 2 + a port index);
           // anything else (undefined, NaN, 256, a promise) is a handler error,
           // never silently wrapped by the Uint8Array.
           if (typeof verdict !== 'number' || (verdict & 255) !== verdict) {
-            this.#handlerErrors++;
+            this.#handlerFailed(new AfxdpError('ERR_INVALID_VERDICT', `handler returned ${describeValue(verdict)}, not a verdict (Verdict.Drop, Verdict.Tx or packet.forward(port))`), onHandlerError);
             verdict = Verdict.Drop;
           }
           verdicts[i] = verdict as number;
           table[2 * i + 1] = packet.length;
+          if (debug) packet._release();
         }
         const handlerNs = onBatch ? (performance.now() - started) * 1e6 : 0;
         // Commit before anything else can throw: the frames must go back.
@@ -233,6 +260,17 @@ export class Port implements PacketOwner {
     } catch (err) {
       if (this.#closed) return;
       throw fromNative(err);
+    }
+  }
+
+  #handlerFailed(err: unknown, report: RunOptions['onHandlerError']): void {
+    this.#handlerErrors++;
+    if (report) {
+      try {
+        report(err);
+      } catch {
+        // A failing reporter must not take the batch down: its frames must go back.
+      }
     }
   }
 

@@ -109,34 +109,40 @@ export class HandlerHarness {
     this.#buffer.fill(0);
     this.#buffer.set(data, this.#headroom);
     packet._moveTo(this.#headroom, data.length);
-    let verdict: unknown;
-    let error: string | undefined;
     try {
-      verdict = handler(packet);
-      if (typeof verdict !== 'number' || !Number.isInteger(verdict) || verdict < 0) {
-        error = `handler returned ${typeof verdict === 'number' ? verdict : typeof verdict}, not a verdict`;
-      } else if (verdict >= VERDICT_FORWARD_BASE && !this.#byIndex[verdict - VERDICT_FORWARD_BASE]) {
-        error = `forward verdict ${verdict} names no port`;
+      let verdict: unknown;
+      let error: string | undefined;
+      try {
+        verdict = handler(packet);
+        if (typeof verdict !== 'number' || !Number.isInteger(verdict) || verdict < 0) {
+          error = `handler returned ${typeof verdict === 'number' ? verdict : typeof verdict}, not a verdict`;
+        } else if (verdict >= VERDICT_FORWARD_BASE && !this.#byIndex[verdict - VERDICT_FORWARD_BASE]) {
+          error = `forward verdict ${verdict} names no port`;
+        }
+      } catch (err) {
+        error = `handler threw: ${(err as Error)?.message ?? String(err)}`;
       }
-    } catch (err) {
-      error = `handler threw: ${(err as Error)?.message ?? String(err)}`;
+      if (error !== undefined) {
+        this.counts.handlerErrors++;
+        this.counts.drop++;
+        return { index, verdict: 'drop', in: inInterface, out: null, frame: null, error };
+      }
+      if (verdict === Verdict.Drop) {
+        this.counts.drop++;
+        return { index, verdict: 'drop', in: inInterface, out: null, frame: null };
+      }
+      const frame = this.#buffer.slice(packet.offset, packet.offset + packet.length);
+      if (verdict === Verdict.Tx) {
+        this.counts.tx++;
+        return { index, verdict: 'tx', in: inInterface, out: inInterface, frame };
+      }
+      this.counts.forward++;
+      return { index, verdict: 'forward', in: inInterface, out: this.#byIndex[(verdict as number) - VERDICT_FORWARD_BASE]!.interface, frame };
+    } finally {
+      // Offline runs always invalidate the packet after the call (as a port
+      // does in debug mode), so a unit test catches a handler that keeps it.
+      packet._release();
     }
-    if (error !== undefined) {
-      this.counts.handlerErrors++;
-      this.counts.drop++;
-      return { index, verdict: 'drop', in: inInterface, out: null, frame: null, error };
-    }
-    if (verdict === Verdict.Drop) {
-      this.counts.drop++;
-      return { index, verdict: 'drop', in: inInterface, out: null, frame: null };
-    }
-    const frame = this.#buffer.slice(packet.offset, packet.offset + packet.length);
-    if (verdict === Verdict.Tx) {
-      this.counts.tx++;
-      return { index, verdict: 'tx', in: inInterface, out: inInterface, frame };
-    }
-    this.counts.forward++;
-    return { index, verdict: 'forward', in: inInterface, out: this.#byIndex[(verdict as number) - VERDICT_FORWARD_BASE]!.interface, frame };
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { open, Verdict, type Port } from '../../ts/index.js';
+import { open, Verdict, type Packet, type Port } from '../../ts/index.js';
 import { hex, udpFrame, variedUdpFrames } from '../helpers/frames.js';
 import { peer, peerCapture, requirePrivileges, until, withLab } from '../helpers/priv.js';
 
@@ -172,17 +172,23 @@ test('a handler that throws on every other packet: the others are handled, error
   await withLab({}, async (lab) => {
     const port = await open({ interface: lab.dut.ifname });
     let n = 0;
-    const loop = port.run((p) => {
-      if (n++ % 2 === 1) throw new Error('boom');
-      p.swapMacs();
-      return Verdict.Tx;
-    });
+    const reported: unknown[] = [];
+    const loop = port.run(
+      (p) => {
+        if (n++ % 2 === 1) throw new Error('boom');
+        p.swapMacs();
+        return Verdict.Tx;
+      },
+      { onHandlerError: (err) => reported.push(err) },
+    );
     const frames = variedUdpFrames(2000, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
     const result = await peer(lab, { send: frames, capture: true, expect: 1000 });
     assert.equal(result.captured.length, 1000);
     for (let i = 0; i < 1000; i++) assert.equal(hex(result.captured[i]!), hex(swapped(frames[2 * i]!)));
     const s = port.stats();
     assert.equal(s.handlerErrors, 1000);
+    assert.equal(reported.length, 1000, 'each failure reported once, through onHandlerError');
+    assert.ok(reported.every((e) => (e as Error).message === 'boom'));
     assert.equal(s.rx, 2000);
     assert.equal(s.tx, 1000);
     assert.equal(s.dropped, 1000);
@@ -260,12 +266,24 @@ test('verdicts that are not integers 0..255 count as handler errors, never wrap'
     const port = await open({ interface: lab.dut.ifname });
     const bad = [256, 257, NaN, 1.5, -1, undefined, 'tx'];
     let n = 0;
-    const loop = port.run(() => bad[n++ % bad.length] as number);
+    const reported: Array<{ code?: string }> = [];
+    let kept: Packet | undefined;
+    const loop = port.run(
+      (p) => {
+        kept = p;
+        return bad[n++ % bad.length] as number;
+      },
+      { onHandlerError: (err) => reported.push(err as { code?: string }), debug: true },
+    );
     const frames = variedUdpFrames(70, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
     const result = await peer(lab, { send: frames, capture: true, idleMs: 300 });
     assert.ok(await until(() => port.stats().rx === frames.length));
     assert.equal(result.captured.length, 0, '257 must not become Tx');
     assert.equal(port.stats().handlerErrors, 70);
+    assert.equal(reported.length, 70);
+    assert.ok(reported.every((e) => e.code === 'ERR_INVALID_VERDICT'));
+    // Debug mode: the packet the handler kept is dead after its call.
+    assert.throws(() => kept!.u8(0), (e: { code?: string }) => e.code === 'ERR_PACKET_RELEASED');
     assert.equal(port.stats().forwarded, 0);
     assertAccounting(port);
     await port.close();

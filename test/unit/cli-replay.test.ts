@@ -49,6 +49,18 @@ test('runHandler: a throwing or non-verdict handler drops the frame and says why
   assert.match(r.outcomes[1]!.error!, /not a verdict/);
 });
 
+test('runHandler: a packet kept past its handler call fails loudly (ERR_PACKET_RELEASED)', () => {
+  let kept: Packet | undefined;
+  const r = runHandler((p) => {
+    kept = p;
+    return Verdict.Drop;
+  }, [frame(1)]);
+  assert.deepEqual(r.verdicts, ['drop']);
+  for (const use of [() => kept!.u8(0), () => kept!.u16(12), () => kept!.length, () => kept!.bytes, () => kept!.setU8(0, 1), () => kept!.setLength(60)]) {
+    assert.throws(use, (e: { code?: string; message: string }) => e.code === 'ERR_PACKET_RELEASED' && /after its handler call/.test(e.message));
+  }
+});
+
 test('runHandler: forward between named ports, setLength within the frame room', () => {
   const h = new HandlerHarness({ interfaces: ['a', 'b'] });
   const fwd = (p: Packet) => {

@@ -87,15 +87,10 @@ function noteHandlerError(err: unknown): void {
 
 let current: HandlerModule<HandlerContext>;
 
-/** What the ports run: the current handler (swapped on reload), counted, with its exceptions logged. */
+/** What the ports run: the current handler (swapped on reload), counted. Its failures reach noteHandlerError through the port. */
 function wrapped(packet: Packet): number {
   stats.calls++;
-  try {
-    return current.handler(packet);
-  } catch (err) {
-    noteHandlerError(err);
-    return undefined as unknown as number; // counted as a handler error by the port, and dropped
-  }
+  return current.handler(packet);
 }
 
 const ports: Port[] = [];
@@ -178,7 +173,7 @@ async function start(): Promise<void> {
   runs = ports.map((p) => {
     const acc = new Float64Array(BUCKET0 + NBOUNDS + 1);
     timings.set(p, acc);
-    return p.run(wrapped, { signal: controller.signal, onBatch: batchRecorder(acc) }).catch((err) => {
+    return p.run(wrapped, { signal: controller.signal, onBatch: batchRecorder(acc), onHandlerError: noteHandlerError }).catch((err) => {
       if (!controller.signal.aborted) void fatal(err);
     });
   });
