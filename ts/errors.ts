@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_MEMLOCK_LIMIT'
   | 'ERR_CLOSED'
   | 'ERR_INVALID_DESCRIPTOR'
+  | 'ERR_BATCH_PENDING'
   | 'ERR_BPF_LOAD'
   | 'ERR_SYSCALL'
   | 'ERR_ALREADY_RUNNING'
@@ -45,26 +46,24 @@ export class AfxdpError extends Error {
   }
 }
 
-/** Must match crates/afxdp-node/src/errors.rs. */
-const DETAIL_MARKER = '\n@afxdp-detail ';
-
-/** Turn an error thrown by the native binding into an AfxdpError. */
+/**
+ * Turn an error thrown by the native binding into an AfxdpError. The
+ * binding throws Error objects with `code` and, for a failed syscall,
+ * `syscall` and `errno` properties (crates/afxdp-node/src/errors.rs);
+ * anything else (a napi-rs argument check, say) has no ERR_ code and
+ * becomes ERR_INTERNAL, or ERR_INVALID_OPTION for a rejected argument.
+ */
 export function fromNative(err: unknown): AfxdpError {
   if (err instanceof AfxdpError) return err;
-  const e = err as { code?: string; message?: string };
-  let message = String(e?.message ?? err);
-  let detail: { syscall?: string; errno?: number } = {};
-  const at = message.indexOf(DETAIL_MARKER);
-  if (at >= 0) {
-    try {
-      detail = JSON.parse(message.slice(at + DETAIL_MARKER.length));
-    } catch {
-      // A malformed trailer only loses the detail, never the error.
-    }
-    message = message.slice(0, at);
-  }
-  const code = (typeof e?.code === 'string' && e.code.startsWith('ERR_') ? e.code : 'ERR_INTERNAL') as ErrorCode;
-  return new AfxdpError(code, message, { ...detail, cause: err });
+  const e = err as { code?: unknown; message?: unknown; syscall?: unknown; errno?: unknown } | null;
+  const message = String(e?.message ?? err);
+  const detail: { syscall?: string; errno?: number; cause: unknown } = { cause: err };
+  if (typeof e?.syscall === 'string') detail.syscall = e.syscall;
+  if (typeof e?.errno === 'number') detail.errno = e.errno;
+  const code = typeof e?.code === 'string' && e.code.startsWith('ERR_')
+    ? (e.code as ErrorCode)
+    : e?.code === 'InvalidArg' ? 'ERR_INVALID_OPTION' : 'ERR_INTERNAL';
+  return new AfxdpError(code, message, detail);
 }
 
 /** Run a native call, rethrowing its failure as an AfxdpError. */

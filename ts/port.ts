@@ -351,6 +351,9 @@ export class Port implements PacketOwner {
     if (this.#loop) await this.#loop.catch(() => undefined);
     this.#closed = true;
     try {
+      // No wait is in flight (the loop has ended): the waiter lets go of
+      // the port's eventfd, which closes with the port below.
+      this.#waiter.close();
       native(() => this.umem.native.closePort(this.index));
     } finally {
       this.umem.portClosed();
@@ -369,6 +372,10 @@ export class Port implements PacketOwner {
 function validate(options: OpenOptions): void {
   if (!options || typeof options.interface !== 'string' || options.interface === '') {
     throw new AfxdpError('ERR_INVALID_OPTION', 'open() needs { interface: "<name>" }');
+  }
+  const mode = options.mode;
+  if (mode !== undefined && mode !== 'auto' && mode !== 'native' && mode !== 'skb') {
+    throw new AfxdpError('ERR_INVALID_OPTION', `mode must be 'auto', 'native' or 'skb', got ${String(mode)}`);
   }
   const zc = options.zeroCopy;
   if (zc !== undefined && zc !== 'auto' && zc !== true && zc !== false) {
@@ -410,7 +417,7 @@ export async function open(options: OpenOptions): Promise<Port> {
     umem.portOpened();
     return new Port(umem, index, options, batchSize);
   } catch (err) {
-    if (!shared && umem.openPorts === 0) umem.native.close();
+    if (!shared && umem.openPorts === 0) umem.close();
     throw err;
   }
 }

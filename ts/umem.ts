@@ -23,7 +23,7 @@ export class UmemHandle {
     try {
       this.bytes = new Uint8Array(native(() => this.native.buffer()));
     } catch (err) {
-      this.native.close();
+      native(() => this.native.close());
       throw err;
     }
     this.frameSize = this.native.frameSize;
@@ -33,9 +33,19 @@ export class UmemHandle {
     this.#openPorts++;
   }
 
-  /** Frees the UMEM registration when its last port closes. */
+  /** Frees the UMEM when its last port closes. */
   portClosed(): void {
-    if (--this.#openPorts === 0) this.native.close();
+    if (--this.#openPorts === 0) this.close();
+  }
+
+  /**
+   * Close the sockets and free the UMEM now, not at garbage collection:
+   * the native side detaches the ArrayBuffer under `bytes` (every view of
+   * it, kept by a handler or not, then has length 0 and reads as
+   * `undefined`), and only then unmaps the memory.
+   */
+  close(): void {
+    native(() => this.native.close(this.bytes.buffer as ArrayBuffer));
   }
 
   get openPorts(): number {

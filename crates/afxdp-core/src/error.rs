@@ -35,6 +35,9 @@ pub enum ErrorCode {
     Closed,
     /// A descriptor handed back from JS does not match the frame it came from.
     InvalidDescriptor,
+    /// `rx` was called again before the previous batch was committed (a bug
+    /// in a custom receive loop).
+    BatchPending,
     /// A BPF object could not be loaded or attached.
     BpfLoad,
     /// Any other failing syscall; see `syscall` and `errno`.
@@ -58,6 +61,7 @@ impl ErrorCode {
             ErrorCode::MemlockLimit => "ERR_MEMLOCK_LIMIT",
             ErrorCode::Closed => "ERR_CLOSED",
             ErrorCode::InvalidDescriptor => "ERR_INVALID_DESCRIPTOR",
+            ErrorCode::BatchPending => "ERR_BATCH_PENDING",
             ErrorCode::BpfLoad => "ERR_BPF_LOAD",
             ErrorCode::Syscall => "ERR_SYSCALL",
         }

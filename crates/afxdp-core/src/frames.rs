@@ -6,7 +6,10 @@
 /// Where a frame is. Kernel-side states (`Fill`, `Tx`) cover both the ring
 /// we put the frame on and the ring it comes back on: we cannot see when the
 /// kernel moves a frame from the fill ring to the RX ring, or from the TX
-/// ring to the completion ring; `PortRings` splits them by ring occupancy.
+/// ring to the completion ring; port statistics split them by ring occupancy.
+///
+/// This table is the one tally of frames: how many frames a port has in the
+/// kernel is read from it (`count_owned`), never kept beside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum FrameState {
@@ -24,6 +27,8 @@ pub enum FrameState {
 }
 
 const STATES: usize = 5;
+/// Owners are port indices (u8); 256 slots cover every one.
+const OWNERS: usize = 256;
 
 pub struct FrameTable {
     frame_size: u32,
@@ -34,6 +39,9 @@ pub struct FrameTable {
     /// pushing never allocates.
     free: Vec<u32>,
     counts: [u32; STATES],
+    /// Frames per (owner, state), for the states that have an owner (not
+    /// `Free`): makes `count_owned` O(1) on the hot path.
+    owned: Vec<[u32; STATES]>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,6 +67,7 @@ impl FrameTable {
             owner: vec![0; frames as usize],
             free,
             counts,
+            owned: vec![[0; STATES]; OWNERS],
         }
     }
 
@@ -139,8 +148,15 @@ impl FrameTable {
 
     fn set(&mut self, frame: u32, to: FrameState, port: u8) {
         let i = frame as usize;
-        self.counts[self.state[i] as usize] -= 1;
+        let from = self.state[i];
+        self.counts[from as usize] -= 1;
         self.counts[to as usize] += 1;
+        if from != FrameState::Free {
+            self.owned[self.owner[i] as usize][from as usize] -= 1;
+        }
+        if to != FrameState::Free {
+            self.owned[port as usize][to as usize] += 1;
+        }
         self.state[i] = to;
         self.owner[i] = port;
     }
@@ -149,9 +165,11 @@ impl FrameTable {
         self.state[frame as usize]
     }
 
-    /// Frames of `port` in `state`.
+    /// Frames of `port` in `state` (a state other than `Free`, which has no
+    /// owner). O(1).
     pub fn count_owned(&self, port: u8, state: FrameState) -> u32 {
-        self.state.iter().zip(&self.owner).filter(|(s, o)| **s == state && **o == port).count() as u32
+        debug_assert!(state != FrameState::Free, "free frames have no owner");
+        self.owned[port as usize][state as usize]
     }
 
     pub fn counts(&self) -> FrameCounts {
@@ -169,7 +187,23 @@ impl FrameTable {
     /// the free list holds exactly the free frames.
     pub fn check(&self) -> bool {
         let sum: u32 = self.counts.iter().sum();
-        sum == self.len() && self.free.len() as u32 == self.counts[FrameState::Free as usize]
+        let per_owner_ok = (1..STATES).all(|s| self.owned.iter().map(|o| o[s]).sum::<u32>() == self.counts[s]);
+        sum == self.len() && self.free.len() as u32 == self.counts[FrameState::Free as usize] && per_owner_ok
+    }
+
+    /// `check`, plus a recount of every frame's state and owner against the
+    /// running counts (O(frames): for tests and `check_accounting`, not the
+    /// data path).
+    pub fn check_thoroughly(&self) -> bool {
+        let mut counts = [0u32; STATES];
+        let mut owned = vec![[0u32; STATES]; OWNERS];
+        for (state, owner) in self.state.iter().zip(&self.owner) {
+            counts[*state as usize] += 1;
+            if *state != FrameState::Free {
+                owned[*owner as usize][*state as usize] += 1;
+            }
+        }
+        self.check() && counts == self.counts && owned == self.owned
     }
 }
 
@@ -185,10 +219,13 @@ mod tests {
         assert!(t.transition(f, FrameState::Fill, 0, FrameState::Handler, 0));
         assert!(t.transition(f, FrameState::Handler, 0, FrameState::Tx, 1));
         assert_eq!(t.counts().tx, 1);
-        assert!(t.check());
+        assert_eq!(t.count_owned(1, FrameState::Tx), 1);
+        assert_eq!(t.count_owned(0, FrameState::Tx), 0);
+        assert!(t.check_thoroughly());
         assert!(t.release(f, FrameState::Tx, 1));
         assert_eq!(t.counts(), FrameCounts { total: 8, free: 8, ..Default::default() });
-        assert!(t.check());
+        assert_eq!(t.count_owned(1, FrameState::Tx), 0);
+        assert!(t.check_thoroughly());
     }
 
     #[test]

@@ -7,12 +7,15 @@
 //! - `iface`: interface facts (index, MTU, queue count) from the kernel.
 //! - `mmap`: the anonymous, page-aligned memory behind a UMEM.
 //! - `frames`: frame ownership accounting (free/fill/rx/handler/tx/completion).
-//! - `umem`: a UMEM with the sockets (ports) that share it; the batch ABI.
+//! - `rings`: the four rings of a socket behind a trait (kernel or fake).
+//! - `batch`: the batch ABI (rx, commit, send) over any rings; frame tally.
+//! - `umem`: a UMEM with the sockets (ports) that share it: setup, stats, close.
 //! - `bpf`: the embedded steering program: load, attach, XSKMAP, counters.
 //! - `trafficgen`: XDP live-frame traffic generator (BPF_PROG_RUN).
 //! - `netns`: entering network namespaces (tests, lab).
 
 pub mod bpf;
+pub mod batch;
 pub mod bench;
 pub mod error;
 
@@ -20,6 +23,7 @@ pub use error::{Error, ErrorCode, Result};
 pub mod frames;
 pub mod mmap;
 pub mod sys;
+pub mod rings;
 pub mod trafficgen;
 pub mod umem;
 

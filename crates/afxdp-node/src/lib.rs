@@ -17,7 +17,7 @@ mod steer;
 mod traffic;
 mod wait;
 
-use errors::to_js;
+use errors::{invalid_option, OrThrow};
 
 /// A borrowed Uint32Array. Spelled as an alias so napi-derive converts it
 /// with `FromNapiValue for &mut [u32]` (no copy) rather than as a `&mut` argument.
@@ -29,14 +29,28 @@ pub struct UmemInit {
     pub frames: Option<u32>,
 }
 
+/// XDP attach mode: native (driver) where supported, else generic (skb).
+#[napi(string_enum = "lowercase")]
+pub enum XdpMode {
+    Auto,
+    Native,
+    Skb,
+}
+
+/// Zero-copy: try it and fall back to copy mode, force it, or never.
+#[napi(string_enum = "lowercase")]
+pub enum ZeroCopyMode {
+    Auto,
+    On,
+    Off,
+}
+
 #[napi(object)]
 pub struct PortInit {
     pub interface: String,
     pub queue: Option<u32>,
-    /// "auto" | "native" | "skb"
-    pub mode: Option<String>,
-    /// "auto" | "on" | "off"
-    pub zero_copy: Option<String>,
+    pub mode: Option<XdpMode>,
+    pub zero_copy: Option<ZeroCopyMode>,
     pub batch_size: Option<u32>,
     pub ring_size: Option<u32>,
     /// Steering rules (JSON of ts/steer RuleSet) installed before the socket is bound.
@@ -98,55 +112,63 @@ pub struct NativeUmem {
     buffer_made: bool,
 }
 
-fn parse_mode(mode: Option<&str>) -> Result<AttachMode, String> {
-    match mode.unwrap_or("auto") {
-        "auto" => Ok(AttachMode::Auto),
-        "native" | "drv" | "driver" => Ok(AttachMode::Native),
-        "skb" | "generic" => Ok(AttachMode::Skb),
-        other => Err(errors::invalid_option(format!("mode must be 'auto', 'native' or 'skb', got {other:?}"))),
+impl From<XdpMode> for AttachMode {
+    fn from(mode: XdpMode) -> Self {
+        match mode {
+            XdpMode::Auto => AttachMode::Auto,
+            XdpMode::Native => AttachMode::Native,
+            XdpMode::Skb => AttachMode::Skb,
+        }
     }
 }
 
-fn parse_zero_copy(zc: Option<&str>) -> Result<ZeroCopy, String> {
-    match zc.unwrap_or("auto") {
-        "auto" => Ok(ZeroCopy::Auto),
-        "on" | "true" => Ok(ZeroCopy::On),
-        "off" | "false" => Ok(ZeroCopy::Off),
-        other => Err(errors::invalid_option(format!("zeroCopy must be 'auto', true or false, got {other:?}"))),
+impl From<ZeroCopyMode> for ZeroCopy {
+    fn from(zc: ZeroCopyMode) -> Self {
+        match zc {
+            ZeroCopyMode::Auto => ZeroCopy::Auto,
+            ZeroCopyMode::On => ZeroCopy::On,
+            ZeroCopyMode::Off => ZeroCopy::Off,
+        }
     }
 }
 
 #[napi]
 impl NativeUmem {
     #[napi(constructor)]
-    pub fn new(init: UmemInit) -> Result<Self, String> {
+    pub fn new(env: &Env, init: UmemInit) -> napi::Result<Self> {
         let defaults = UmemOptions::default();
         let opts = UmemOptions {
             frame_size: init.frame_size.unwrap_or(defaults.frame_size),
             frames: init.frames.unwrap_or(defaults.frames),
         };
-        let group = UmemGroup::new(&opts).map_err(to_js)?;
+        let group = UmemGroup::new(&opts).or_throw(env)?;
         Ok(NativeUmem { group, buffer_made: false })
     }
 
     /// The one ArrayBuffer over the whole UMEM. Callable once: V8 aborts when
-    /// two ArrayBuffers register the same memory.
+    /// two ArrayBuffers register the same memory. Pass it back to `close`,
+    /// which detaches it and frees the memory at once.
     #[napi]
-    pub fn buffer<'env>(&mut self, env: &'env Env) -> Result<ArrayBuffer<'env>, String> {
+    pub fn buffer<'env>(&mut self, env: &'env Env) -> napi::Result<ArrayBuffer<'env>> {
         if self.buffer_made {
-            return Err(errors::invalid_option("the UMEM buffer was already created; reuse it".into()));
+            return Err(invalid_option(env, "the UMEM buffer was already created; reuse it".into()));
+        }
+        if self.group.is_closed() {
+            return Err(errors::to_js(env, afxdp_core::Error::new(afxdp_core::ErrorCode::Closed, "this UMEM is closed")));
         }
         let area: Arc<MmapArea> = Arc::clone(self.group.area());
         let ptr = area.as_ptr();
         let len = area.len();
         // SAFETY: ptr/len describe the live mapping owned by `area`; the Arc
         // moved into the finalizer keeps it mapped for as long as the
-        // ArrayBuffer exists, and the finalizer does nothing but drop it (so
-        // it is also safe when napi-rs copies and finalizes at once).
+        // ArrayBuffer exists — unless `close` detaches the ArrayBuffer first
+        // and only then unmaps — and the finalizer does nothing but drop it
+        // (so it is also safe when napi-rs copies and finalizes at once).
         let buffer = unsafe { ArrayBuffer::from_external(env, ptr, len, area, |_, area| drop(area)) }
-            .map_err(|e| errors::internal(format!("creating the UMEM ArrayBuffer: {e}")))?;
+            .map_err(|e| errors::internal(env, format!("creating the UMEM ArrayBuffer: {e}")))?;
         if buffer.as_ptr() != ptr.cast_const() {
             return Err(errors::internal(
+                env,
                 "this runtime copied the UMEM instead of sharing it (external buffers refused); \
                  zero-copy handlers cannot work here"
                     .into(),
@@ -162,11 +184,11 @@ impl NativeUmem {
     }
 
     #[napi]
-    pub fn add_port(&mut self, init: PortInit) -> Result<u32, String> {
+    pub fn add_port(&mut self, env: &Env, init: PortInit) -> napi::Result<u32> {
         let mut opts = PortOptions::new(&init.interface);
         opts.queue = init.queue.unwrap_or(0);
-        opts.mode = parse_mode(init.mode.as_deref())?;
-        opts.zero_copy = parse_zero_copy(init.zero_copy.as_deref())?;
+        opts.mode = init.mode.map_or(AttachMode::Auto, AttachMode::from);
+        opts.zero_copy = init.zero_copy.map_or(ZeroCopy::Auto, ZeroCopy::from);
         if let Some(b) = init.batch_size {
             opts.batch_size = b;
         }
@@ -174,56 +196,56 @@ impl NativeUmem {
             opts.ring_size = r;
         }
         if let Some(json) = &init.rules_json {
-            opts.rules = Some(afxdp_core::bpf::RuleSet::from_json(json).map_err(to_js)?);
+            opts.rules = Some(afxdp_core::bpf::RuleSet::from_json(json).or_throw(env)?);
         }
-        self.group.add_port(&opts).map(|i| i as u32).map_err(to_js)
+        self.group.add_port(&opts).map(|i| i as u32).or_throw(env)
     }
 
     /// Batch step 1: (offset, length) pairs into `table`; returns the count.
     #[napi]
-    pub fn rx(&mut self, port: u32, #[napi(ts_arg_type = "Uint32Array")] table: U32Table<'_>) -> Result<u32, String> {
-        self.group.rx(port as usize, table).map_err(to_js)
+    pub fn rx(&mut self, env: &Env, port: u32, #[napi(ts_arg_type = "Uint32Array")] table: U32Table<'_>) -> napi::Result<u32> {
+        self.group.rx(port as usize, table).or_throw(env)
     }
 
     /// Batch step 3: verdicts (and lengths in `table`) of the last batch.
     #[napi]
-    pub fn commit(&mut self, port: u32, table: &[u32], verdicts: &[u8]) -> Result<(), String> {
-        self.group.commit(port as usize, table, verdicts).map_err(to_js)
+    pub fn commit(&mut self, env: &Env, port: u32, table: &[u32], verdicts: &[u8]) -> napi::Result<()> {
+        self.group.commit(port as usize, table, verdicts).or_throw(env)
     }
 
     #[napi]
-    pub fn send(&mut self, port: u32, bytes: &[u8]) -> Result<bool, String> {
-        self.group.send(port as usize, bytes).map_err(to_js)
+    pub fn send(&mut self, env: &Env, port: u32, bytes: &[u8]) -> napi::Result<bool> {
+        self.group.send(port as usize, bytes).or_throw(env)
     }
 
     /// Reap completions, refill, kick TX, without receiving.
     #[napi]
-    pub fn service(&mut self, port: u32) -> Result<(), String> {
-        self.group.service(port as usize).map_err(to_js)
+    pub fn service(&mut self, env: &Env, port: u32) -> napi::Result<()> {
+        self.group.service(port as usize).or_throw(env)
     }
 
     #[napi]
-    pub fn tx_pending(&mut self, port: u32) -> Result<bool, String> {
-        self.group.tx_pending(port as usize).map_err(to_js)
+    pub fn tx_pending(&mut self, env: &Env, port: u32) -> napi::Result<bool> {
+        self.group.tx_pending(port as usize).or_throw(env)
     }
 
     /// A waiter for this port: a separate object, so that a wait in flight
     /// does not hold a borrow of the UMEM (other calls go on meanwhile).
     #[napi]
-    pub fn waiter(&mut self, port: u32) -> Result<wait::PortWaiter, String> {
-        let (fd, wakeup) = self.group.poll_fds(port as usize).map_err(to_js)?;
+    pub fn waiter(&mut self, env: &Env, port: u32) -> napi::Result<wait::PortWaiter> {
+        let (fd, wakeup) = self.group.poll_fds(port as usize).or_throw(env)?;
         Ok(wait::PortWaiter::new(fd, wakeup))
     }
 
     /// End a pending `wait` of this port at once.
     #[napi]
-    pub fn wake(&mut self, port: u32) -> Result<(), String> {
-        self.group.wake(port as usize).map_err(to_js)
+    pub fn wake(&mut self, env: &Env, port: u32) -> napi::Result<()> {
+        self.group.wake(port as usize).or_throw(env)
     }
 
     #[napi]
-    pub fn stats(&mut self, port: u32) -> Result<NativePortStats, String> {
-        let s = self.group.stats(port as usize).map_err(to_js)?;
+    pub fn stats(&mut self, env: &Env, port: u32) -> napi::Result<NativePortStats> {
+        let s = self.group.stats(port as usize).or_throw(env)?;
         let c = s.counters;
         Ok(NativePortStats {
             rx: c.rx as f64,
@@ -269,15 +291,15 @@ impl NativeUmem {
     }
 
     #[napi]
-    pub fn close_port(&mut self, port: u32) -> Result<(), String> {
-        self.group.close_port(port as usize).map_err(to_js)
+    pub fn close_port(&mut self, env: &Env, port: u32) -> napi::Result<()> {
+        self.group.close_port(port as usize).or_throw(env)
     }
 
     /// Benchmark ceiling: a Rust-only consumer of this port's rings doing
     /// `work` ("drop" or "swap-mac-tx") for `ms` milliseconds (blocks).
     #[napi]
-    pub fn bench_native(&mut self, port: u32, work: String, batch: u32, ms: u32) -> Result<NativeBenchRun, String> {
-        let work = afxdp_core::bench::NativeWork::parse(&work).map_err(to_js)?;
+    pub fn bench_native(&mut self, env: &Env, port: u32, work: String, batch: u32, ms: u32) -> napi::Result<NativeBenchRun> {
+        let work = afxdp_core::bench::NativeWork::parse(&work).or_throw(env)?;
         let run = afxdp_core::bench::run_native(
             &mut self.group,
             port as usize,
@@ -285,7 +307,7 @@ impl NativeUmem {
             batch.clamp(1, 1024) as usize,
             std::time::Duration::from_millis(u64::from(ms)),
         )
-        .map_err(to_js)?;
+        .or_throw(env)?;
         Ok(NativeBenchRun {
             frames: run.frames as f64,
             seconds: run.elapsed.as_secs_f64(),
@@ -293,16 +315,51 @@ impl NativeUmem {
         })
     }
 
-    /// Close every port and the UMEM registration; wakes pending waits.
+    /// Close every port and the UMEM registration, and wake pending waits.
+    /// Pass the ArrayBuffer from `buffer()` to give the memory back now too:
+    /// the ArrayBuffer is detached first (its views read as empty from then
+    /// on, so a handler that kept one gets `undefined`, never freed memory),
+    /// then the memory is unmapped. Without it the memory stays mapped until
+    /// the ArrayBuffer is garbage-collected: safe, but a process that opens
+    /// and closes many ports would grow by a UMEM each time.
     #[napi]
-    pub fn close(&mut self) {
+    pub fn close(&mut self, env: &Env, buffer: Option<ArrayBuffer<'_>>) -> napi::Result<()> {
         self.group.close();
+        match buffer {
+            Some(buffer) => self.release_memory(env, buffer),
+            None if !self.buffer_made => {
+                // SAFETY: no ArrayBuffer was ever made over the memory, and
+                // `close` just dropped the sockets and the registration.
+                unsafe { self.group.unmap_memory() };
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl NativeUmem {
+    fn release_memory(&mut self, env: &Env, buffer: ArrayBuffer<'_>) -> napi::Result<()> {
+        if buffer.is_detached()? {
+            return Ok(()); // closed before
+        }
+        let area = self.group.area();
+        if !self.buffer_made || buffer.as_ptr() != area.as_ptr().cast_const() || buffer.len() != area.len() {
+            return Err(invalid_option(env, "close() was given an ArrayBuffer that is not this UMEM's".into()));
+        }
+        buffer.detach()?;
+        // SAFETY: `buffer()` makes at most one ArrayBuffer over the memory
+        // and it is detached now (the engine sees it as empty, so no JS code
+        // reaches the memory through it); `close` dropped the sockets and the
+        // registration, so the kernel has no use for it either.
+        unsafe { self.group.unmap_memory() };
+        Ok(())
     }
 }
 
 /// Move the calling (JS) thread into a network namespace. For tests and the
 /// lab: sockets and interface lookups made afterwards use that namespace.
 #[napi]
-pub fn enter_netns(name: String) -> Result<(), String> {
-    afxdp_core::sys::enter_netns(&name).map_err(to_js)
+pub fn enter_netns(env: &Env, name: String) -> napi::Result<()> {
+    afxdp_core::sys::enter_netns(&name).or_throw(env)
 }

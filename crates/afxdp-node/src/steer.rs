@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use afxdp_core::bpf::{Action, RuleSet};
+use napi::bindgen_prelude::Env;
 use napi_derive::napi;
 
-use crate::errors::{invalid_option, to_js};
+use crate::errors::{invalid_option, OrThrow};
 use crate::NativeUmem;
 
 #[napi(object)]
@@ -64,11 +65,11 @@ fn expires_ms(d: Option<Duration>) -> f64 {
     d.map_or(-1.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-fn kernel_action(action: &str) -> napi::Result<Action, String> {
+fn kernel_action(env: &Env, action: &str) -> napi::Result<Action> {
     match action {
         "drop" => Ok(Action::Drop),
         "pass" => Ok(Action::Pass),
-        other => Err(invalid_option(format!("a kernel action is 'drop' or 'pass', got {other:?}"))),
+        other => Err(invalid_option(env, format!("a kernel action is 'drop' or 'pass', got {other:?}"))),
     }
 }
 
@@ -76,20 +77,20 @@ fn kernel_action(action: &str) -> napi::Result<Action, String> {
 impl NativeUmem {
     /// Replace the interface's rule set (JSON of ts/steer RuleSet).
     #[napi]
-    pub fn set_rules(&mut self, port: u32, rules_json: String) -> napi::Result<(), String> {
-        let rules = RuleSet::from_json(&rules_json).map_err(to_js)?;
-        self.group.steering(port as usize).map_err(to_js)?.set_rules(&rules).map_err(to_js)
+    pub fn set_rules(&mut self, env: &Env, port: u32, rules_json: String) -> napi::Result<()> {
+        let rules = RuleSet::from_json(&rules_json).or_throw(env)?;
+        self.group.steering(port as usize).or_throw(env)?.set_rules(&rules).or_throw(env)
     }
 
     /// The rule set in force, as JSON.
     #[napi]
-    pub fn rules(&mut self, port: u32) -> napi::Result<String, String> {
-        Ok(self.group.steering(port as usize).map_err(to_js)?.rules().to_json())
+    pub fn rules(&mut self, env: &Env, port: u32) -> napi::Result<String> {
+        Ok(self.group.steering(port as usize).or_throw(env)?.rules().to_json())
     }
 
     #[napi]
-    pub fn rule_counters(&mut self, port: u32) -> napi::Result<Vec<NativeRuleCounter>, String> {
-        let counters = self.group.steering(port as usize).map_err(to_js)?.rule_counters().map_err(to_js)?;
+    pub fn rule_counters(&mut self, env: &Env, port: u32) -> napi::Result<Vec<NativeRuleCounter>> {
+        let counters = self.group.steering(port as usize).or_throw(env)?.rule_counters().or_throw(env)?;
         Ok(counters
             .into_iter()
             .map(|c| NativeRuleCounter {
@@ -103,8 +104,8 @@ impl NativeUmem {
     }
 
     #[napi]
-    pub fn steering_counters(&mut self, port: u32) -> napi::Result<NativeSteeringCounters, String> {
-        let c = self.group.steering(port as usize).map_err(to_js)?.counters().map_err(to_js)?;
+    pub fn steering_counters(&mut self, env: &Env, port: u32) -> napi::Result<NativeSteeringCounters> {
+        let c = self.group.steering(port as usize).or_throw(env)?.counters().or_throw(env)?;
         Ok(NativeSteeringCounters {
             steered_packets: c.steered_packets as f64,
             steered_bytes: c.steered_bytes as f64,
@@ -121,18 +122,18 @@ impl NativeUmem {
 
     /// Drop frames from a source prefix in XDP, for `ttl_ms` (none: until unblocked).
     #[napi]
-    pub fn block(&mut self, port: u32, prefix: String, ttl_ms: Option<f64>) -> napi::Result<(), String> {
-        self.group.steering(port as usize).map_err(to_js)?.block(&prefix, ttl(ttl_ms)).map_err(to_js)
+    pub fn block(&mut self, env: &Env, port: u32, prefix: String, ttl_ms: Option<f64>) -> napi::Result<()> {
+        self.group.steering(port as usize).or_throw(env)?.block(&prefix, ttl(ttl_ms)).or_throw(env)
     }
 
     #[napi]
-    pub fn unblock(&mut self, port: u32, prefix: String) -> napi::Result<bool, String> {
-        self.group.steering(port as usize).map_err(to_js)?.unblock(&prefix).map_err(to_js)
+    pub fn unblock(&mut self, env: &Env, port: u32, prefix: String) -> napi::Result<bool> {
+        self.group.steering(port as usize).or_throw(env)?.unblock(&prefix).or_throw(env)
     }
 
     #[napi]
-    pub fn blocked(&mut self, port: u32) -> napi::Result<Vec<NativeBlockEntry>, String> {
-        let entries = self.group.steering(port as usize).map_err(to_js)?.blocked().map_err(to_js)?;
+    pub fn blocked(&mut self, env: &Env, port: u32) -> napi::Result<Vec<NativeBlockEntry>> {
+        let entries = self.group.steering(port as usize).or_throw(env)?.blocked().or_throw(env)?;
         Ok(entries
             .into_iter()
             .map(|e| NativeBlockEntry {
@@ -147,18 +148,18 @@ impl NativeUmem {
     /// Give the flow of `frame` a kernel verdict ("drop" or "pass") for
     /// `ttl_ms`. Returns false when the frame has no flow (not IP, malformed).
     #[napi]
-    pub fn offload_frame(&mut self, port: u32, frame: &[u8], action: String, ttl_ms: Option<f64>) -> napi::Result<bool, String> {
-        let action = kernel_action(&action)?;
-        let steering = self.group.steering(port as usize).map_err(to_js)?;
+    pub fn offload_frame(&mut self, env: &Env, port: u32, frame: &[u8], action: String, ttl_ms: Option<f64>) -> napi::Result<bool> {
+        let action = kernel_action(env, &action)?;
+        let steering = self.group.steering(port as usize).or_throw(env)?;
         if afxdp_core::bpf::FlowKey::from_frame(frame).is_none() {
             return Ok(false);
         }
-        steering.offload_frame(frame, action, ttl(ttl_ms)).map(|_| true).map_err(to_js)
+        steering.offload_frame(frame, action, ttl(ttl_ms)).map(|_| true).or_throw(env)
     }
 
     #[napi]
-    pub fn offloads(&mut self, port: u32) -> napi::Result<Vec<NativeOffloadEntry>, String> {
-        let entries = self.group.steering(port as usize).map_err(to_js)?.offloads().map_err(to_js)?;
+    pub fn offloads(&mut self, env: &Env, port: u32) -> napi::Result<Vec<NativeOffloadEntry>> {
+        let entries = self.group.steering(port as usize).or_throw(env)?.offloads().or_throw(env)?;
         Ok(entries
             .into_iter()
             .map(|e| NativeOffloadEntry {
@@ -176,7 +177,7 @@ impl NativeUmem {
     }
 
     #[napi]
-    pub fn clear_offloads(&mut self, port: u32) -> napi::Result<(), String> {
-        self.group.steering(port as usize).map_err(to_js)?.clear_offloads().map_err(to_js)
+    pub fn clear_offloads(&mut self, env: &Env, port: u32) -> napi::Result<()> {
+        self.group.steering(port as usize).or_throw(env)?.clear_offloads().or_throw(env)
     }
 }

@@ -10,7 +10,7 @@ use afxdp_core::trafficgen::{SendOptions, TrafficGen};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::to_js;
+use crate::errors::{to_js, OrThrow};
 
 #[napi(object)]
 pub struct TrafficInit {
@@ -44,26 +44,24 @@ pub struct JoinTask {
 }
 
 impl Task for JoinTask {
-    type Output = TrafficReport;
+    type Output = afxdp_core::Result<TrafficReport>;
     type JsValue = TrafficReport;
 
-    fn compute(&mut self) -> napi::Result<TrafficReport> {
+    fn compute(&mut self) -> napi::Result<Self::Output> {
         let handle = self.handle.take().ok_or_else(|| napi::Error::from_reason("already joined"))?;
-        let report = handle
-            .join()
-            .map_err(|_| napi::Error::from_reason("traffic generator thread panicked"))?
-            .map_err(|e| napi::Error::from_reason(e.to_string()))?;
-        Ok(TrafficReport { frames: report.frames as f64, seconds: report.elapsed.as_secs_f64() })
+        let report = handle.join().map_err(|_| napi::Error::from_reason("traffic generator thread panicked"))?;
+        // The error object is made in `resolve`, on the JS thread.
+        Ok(report.map(|r| TrafficReport { frames: r.frames as f64, seconds: r.elapsed.as_secs_f64() }))
     }
 
-    fn resolve(&mut self, _env: Env, output: TrafficReport) -> napi::Result<TrafficReport> {
-        Ok(output)
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<TrafficReport> {
+        output.or_throw(&env)
     }
 }
 
 /// Start sending copies of `frame` for at most `seconds`.
 #[napi]
-pub fn start_traffic(init: TrafficInit, seconds: f64) -> Result<TrafficRun, String> {
+pub fn start_traffic(env: &Env, init: TrafficInit, seconds: f64) -> napi::Result<TrafficRun> {
     let frame = init.frame.to_vec();
     let stop = Arc::new(AtomicBool::new(false));
     let thread_stop = Arc::clone(&stop);
@@ -98,15 +96,15 @@ pub fn start_traffic(init: TrafficInit, seconds: f64) -> Result<TrafficRun, Stri
             };
             generator.run(&frame, &opts, &thread_stop)
         })
-        .map_err(|e| to_js(afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, format!("spawning the generator thread: {e}"))))?;
+        .map_err(|e| to_js(env, afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, format!("spawning the generator thread: {e}"))))?;
     // Report setup errors (no such interface, no permission) synchronously.
     match ready_rx.recv() {
         Ok(Ok(())) => Ok(TrafficRun { stop, handle: Some(handle) }),
         Ok(Err(e)) => {
             let _ = handle.join();
-            Err(to_js(e))
+            Err(to_js(env, e))
         }
-        Err(_) => Err(to_js(afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, "generator thread died"))),
+        Err(_) => Err(to_js(env, afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, "generator thread died"))),
     }
 }
 
@@ -133,6 +131,6 @@ pub fn thread_cpu_ns() -> f64 {
 
 /// Pin the calling (JS) thread to one CPU; for benchmarks.
 #[napi]
-pub fn pin_thread(cpu: u32) -> Result<(), String> {
-    afxdp_core::sys::pin_thread_to_cpu(cpu as usize).map_err(to_js)
+pub fn pin_thread(env: &Env, cpu: u32) -> napi::Result<()> {
+    afxdp_core::sys::pin_thread_to_cpu(cpu as usize).or_throw(env)
 }

@@ -1,0 +1,254 @@
+//! The four rings of one AF_XDP socket (fill, completion, RX, TX) behind a
+//! small trait, so that the batch logic in `batch` runs the same against the
+//! kernel's rings (`XskRings`, over xdpilone) and against an in-memory fake
+//! in unit tests (`fake::FakeRings`, no root needed).
+//!
+//! The trait speaks in descriptors and counts; the quirks of xdpilone's
+//! transactions (short grants from a cached consumer index, the extra item
+//! its `insert` pulls from an iterator) stay inside `XskRings`.
+
+use xdpilone::xdp::XdpDesc;
+use xdpilone::{DeviceQueue, RingRx, RingTx, User};
+
+pub trait Rings {
+    /// Put addresses from `next` on the fill ring, at most `max`; `next` is
+    /// called only when there is a slot for its result. Returns how many
+    /// went on the ring.
+    fn fill(&mut self, max: u32, next: impl FnMut() -> Option<u64>) -> u32;
+    /// Tell the kernel the fill ring has frames, when it asked for a wake-up.
+    fn wake_fill(&mut self);
+    /// Read up to `max` addresses from the completion ring into `each`.
+    fn complete(&mut self, max: u32, each: impl FnMut(u64));
+    /// Read up to `max` descriptors (addr, len) from the RX ring into `each`.
+    fn receive(&mut self, max: u32, each: impl FnMut(u64, u32));
+    /// Queue descriptors from `next` on the TX ring, at most `max`; `next` is
+    /// called only when there is a slot for its result. Returns how many
+    /// were queued. Does not kick.
+    fn transmit(&mut self, max: u32, next: impl FnMut() -> Option<(u64, u32)>) -> u32;
+    /// Make the kernel send what waits in the TX ring (when it needs a kick).
+    fn kick_tx(&mut self);
+    /// Descriptors waiting in the RX ring.
+    fn rx_available(&self) -> u32;
+    /// Descriptors in the TX ring the kernel has not taken yet.
+    fn tx_pending(&self) -> u32;
+}
+
+/// The rings of a bound AF_XDP socket.
+pub struct XskRings {
+    // Field order is drop order: rings before the socket they map.
+    pub(crate) rx: RingRx,
+    pub(crate) tx: RingTx,
+    pub(crate) device: DeviceQueue,
+    pub(crate) user: User,
+    pub(crate) zero_copy: bool,
+}
+
+impl Rings for XskRings {
+    fn fill(&mut self, max: u32, mut next: impl FnMut() -> Option<u64>) -> u32 {
+        let mut inserted = 0;
+        // Two rounds: the first grant may be cut short by xdpilone's cached
+        // view of the kernel's consumer; the second reservation refreshes it.
+        for _ in 0..2 {
+            let want = max - inserted;
+            let mut writer = self.device.fill(want);
+            // `take(n)` with n <= capacity: xdpilone's insert would otherwise
+            // pull one item too many from the iterator and lose that frame.
+            let n = writer.capacity().min(want);
+            inserted += writer.insert(std::iter::from_fn(&mut next).take(n as usize));
+            writer.commit();
+            drop(writer);
+            if inserted == max || inserted < n {
+                break; // done, or `next` ran dry
+            }
+        }
+        inserted
+    }
+
+    fn wake_fill(&mut self) {
+        if self.device.needs_wakeup() {
+            self.device.wake();
+        }
+    }
+
+    fn complete(&mut self, max: u32, mut each: impl FnMut(u64)) {
+        let mut reader = self.device.complete(max);
+        while let Some(addr) = reader.read() {
+            each(addr);
+        }
+        reader.release();
+    }
+
+    fn receive(&mut self, max: u32, mut each: impl FnMut(u64, u32)) {
+        let mut reader = self.rx.receive(max);
+        while let Some(desc) = reader.read() {
+            each(desc.addr, desc.len);
+        }
+        reader.release();
+    }
+
+    fn transmit(&mut self, max: u32, mut next: impl FnMut() -> Option<(u64, u32)>) -> u32 {
+        let mut queued = 0;
+        // xdpilone serves a reservation from its cached view of the kernel's
+        // consumer and refreshes it only when that view shows no room at
+        // all, so it may grant fewer slots than are free. Once the first
+        // grant is used up, a second reservation refreshes it.
+        for _ in 0..2 {
+            let mut writer = self.tx.transmit(max - queued);
+            let mut room = writer.capacity().min(max - queued);
+            while room > 0 {
+                let Some((addr, len)) = next() else {
+                    writer.commit();
+                    return queued;
+                };
+                // insert_once takes exactly one descriptor (no iterator trap).
+                writer.insert_once(XdpDesc { addr, len, options: 0 });
+                queued += 1;
+                room -= 1;
+            }
+            writer.commit();
+            drop(writer);
+            if queued == max {
+                break;
+            }
+        }
+        queued
+    }
+
+    /// Copy-mode TX happens only inside sendto(), at most 32 frames a call:
+    /// kick while frames wait and the kernel keeps taking them. In zero-copy
+    /// mode the driver says (need_wakeup) whether it wants a kick at all.
+    fn kick_tx(&mut self) {
+        if self.zero_copy && !self.tx.needs_wakeup() {
+            return;
+        }
+        let mut pending = self.tx.pending();
+        for _ in 0..64 {
+            if pending == 0 {
+                break;
+            }
+            self.tx.wake();
+            let now = self.tx.pending();
+            if now >= pending {
+                break; // the kernel took nothing (peer congested): retry next batch
+            }
+            pending = now;
+        }
+    }
+
+    fn rx_available(&self) -> u32 {
+        self.rx.available()
+    }
+
+    fn tx_pending(&self) -> u32 {
+        self.tx.pending()
+    }
+}
+
+/// An in-memory stand-in for the kernel side of the rings, for unit tests of
+/// the batch logic. The test plays the kernel with `kernel_receive` (fill →
+/// RX) and `kernel_send` (TX → completion), or injects bad descriptors.
+#[cfg(test)]
+pub mod fake {
+    use std::collections::VecDeque;
+
+    use super::Rings;
+
+    pub struct FakeRings {
+        pub fill: VecDeque<u64>,
+        pub rx: VecDeque<(u64, u32)>,
+        pub tx: VecDeque<(u64, u32)>,
+        pub completion: VecDeque<u64>,
+        pub fill_size: usize,
+        pub rx_size: usize,
+        pub tx_size: usize,
+        pub kicks: u32,
+    }
+
+    impl FakeRings {
+        pub fn new(fill_size: usize, ring_size: usize) -> Self {
+            FakeRings {
+                fill: VecDeque::new(),
+                rx: VecDeque::new(),
+                tx: VecDeque::new(),
+                completion: VecDeque::new(),
+                fill_size,
+                rx_size: ring_size,
+                tx_size: ring_size,
+                kicks: 0,
+            }
+        }
+
+        /// The kernel receives up to `n` frames of `len` bytes into filled
+        /// frames (as copy mode would, after 256 bytes of headroom).
+        pub fn kernel_receive(&mut self, n: usize, len: u32) -> usize {
+            let mut done = 0;
+            while done < n && self.rx.len() < self.rx_size {
+                let Some(addr) = self.fill.pop_front() else { break };
+                self.rx.push_back((addr + 256, len));
+                done += 1;
+            }
+            done
+        }
+
+        /// The kernel sends up to `n` queued frames and completes them.
+        pub fn kernel_send(&mut self, n: usize) -> Vec<(u64, u32)> {
+            let mut sent = Vec::new();
+            while sent.len() < n {
+                let Some(desc) = self.tx.pop_front() else { break };
+                self.completion.push_back(desc.0);
+                sent.push(desc);
+            }
+            sent
+        }
+    }
+
+    impl Rings for FakeRings {
+        fn fill(&mut self, max: u32, mut next: impl FnMut() -> Option<u64>) -> u32 {
+            let mut n = 0;
+            while n < max && self.fill.len() < self.fill_size {
+                let Some(addr) = next() else { break };
+                self.fill.push_back(addr);
+                n += 1;
+            }
+            n
+        }
+
+        fn wake_fill(&mut self) {}
+
+        fn complete(&mut self, max: u32, mut each: impl FnMut(u64)) {
+            for _ in 0..max {
+                let Some(addr) = self.completion.pop_front() else { break };
+                each(addr);
+            }
+        }
+
+        fn receive(&mut self, max: u32, mut each: impl FnMut(u64, u32)) {
+            for _ in 0..max {
+                let Some((addr, len)) = self.rx.pop_front() else { break };
+                each(addr, len);
+            }
+        }
+
+        fn transmit(&mut self, max: u32, mut next: impl FnMut() -> Option<(u64, u32)>) -> u32 {
+            let mut n = 0;
+            while n < max && self.tx.len() < self.tx_size {
+                let Some(desc) = next() else { break };
+                self.tx.push_back(desc);
+                n += 1;
+            }
+            n
+        }
+
+        fn kick_tx(&mut self) {
+            self.kicks += 1;
+        }
+
+        fn rx_available(&self) -> u32 {
+            self.rx.len() as u32
+        }
+
+        fn tx_pending(&self) -> u32 {
+            self.tx.len() as u32
+        }
+    }
+}
