@@ -403,6 +403,15 @@ impl<R: Rings, M> DataPath<R, M> {
         self.frames.check_thoroughly() && batches_ok
     }
 
+    /// After every port is removed: free the per-frame tables and buffers
+    /// now rather than when the owner is dropped (for the binding, when
+    /// JavaScript's garbage collector gets to it).
+    pub fn release(&mut self) {
+        debug_assert!(self.ports.iter().all(Option::is_none));
+        self.frames.release_tables();
+        self.scratch = Vec::new();
+    }
+
     /// Remove a port and settle its frames: the handler's go back to the free
     /// list; those the kernel held go back too, or are retired when
     /// `kernel_keeps_frames` (the socket of the UMEM itself, which the
@@ -586,6 +595,10 @@ mod tests {
         let fill0 = dp.frames().count_owned(0, FrameState::Fill);
         dp.remove_port(0, true);
         assert_eq!(dp.frames().counts().retired, fill0);
+        assert!(dp.check_accounting());
+        dp.release();
+        assert_eq!(dp.frames().counts().retired, fill0);
+        assert_eq!(dp.frames().counts().free + fill0, 512);
         assert!(dp.check_accounting());
     }
 

@@ -32,6 +32,8 @@ const OWNERS: usize = 256;
 
 pub struct FrameTable {
     frame_size: u32,
+    /// Frame count (kept when `release_tables` frees the per-frame tables).
+    total: u32,
     state: Vec<FrameState>,
     /// The port a non-free frame belongs to (meaningless when free).
     owner: Vec<u8>,
@@ -63,6 +65,7 @@ impl FrameTable {
         counts[FrameState::Free as usize] = frames;
         FrameTable {
             frame_size,
+            total: frames,
             state: vec![FrameState::Free; frames as usize],
             owner: vec![0; frames as usize],
             free,
@@ -76,7 +79,7 @@ impl FrameTable {
     }
 
     pub fn len(&self) -> u32 {
-        self.state.len() as u32
+        self.total
     }
 
     pub fn is_empty(&self) -> bool {
@@ -187,14 +190,35 @@ impl FrameTable {
     /// the free list holds exactly the free frames.
     pub fn check(&self) -> bool {
         let sum: u32 = self.counts.iter().sum();
+        if self.state.is_empty() {
+            return sum == self.total; // tables released (UMEM closed)
+        }
         let per_owner_ok = (1..STATES).all(|s| self.owned.iter().map(|o| o[s]).sum::<u32>() == self.counts[s]);
         sum == self.len() && self.free.len() as u32 == self.counts[FrameState::Free as usize] && per_owner_ok
+    }
+
+    /// Free the per-frame tables of a closed UMEM now (they would otherwise
+    /// wait for JavaScript's garbage collector); the totals by state stay.
+    /// Only `counts` and `check` are meaningful afterwards.
+    pub fn release_tables(&mut self) {
+        for frame in 0..self.state.len() as u32 {
+            if self.state[frame as usize] != FrameState::Free && self.state[frame as usize] != FrameState::Retired {
+                self.set(frame, FrameState::Free, 0);
+            }
+        }
+        self.state = Vec::new();
+        self.owner = Vec::new();
+        self.free = Vec::new();
+        self.owned = Vec::new();
     }
 
     /// `check`, plus a recount of every frame's state and owner against the
     /// running counts (O(frames): for tests and `check_accounting`, not the
     /// data path).
     pub fn check_thoroughly(&self) -> bool {
+        if self.state.is_empty() {
+            return self.check();
+        }
         let mut counts = [0u32; STATES];
         let mut owned = vec![[0u32; STATES]; OWNERS];
         for (state, owner) in self.state.iter().zip(&self.owner) {

@@ -473,6 +473,7 @@ impl UmemGroup {
         for i in 0..self.data.port_slots() {
             let _ = self.close_port(i);
         }
+        self.data.release();
         self.umem = None;
         self.closed = true;
     }
