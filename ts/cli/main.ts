@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CliError, ExitCode, describeError } from './exit-codes.js';
+import { reapStaleState } from '../daemon/state-file.js';
 
 export const MAIN_HELP = `Usage: afxdp <command> [options]
 
@@ -70,6 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`afxdp: unknown command '${name}': commands are ${Object.keys(commands).join(', ')} (see afxdp --help)\n`);
     return ExitCode.Usage;
   }
+  // Files of daemons that died without cleaning up (SIGKILL) go first, so
+  // no command trips over them; a user who may not remove them leaves them.
+  reapStaleState();
   try {
     const command = await load();
     return await command(rest);

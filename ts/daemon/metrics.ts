@@ -8,6 +8,7 @@ import client from 'prom-client';
 import type { PortStats } from '../port.js';
 import { BATCH_NS_BOUNDS, type BatchTiming, type WorkerStats } from './protocol.js';
 import { steeringByInterface } from './status-view.js';
+import { STATES } from './lifecycle.js';
 
 type Steering = PortStats['steering'];
 
@@ -48,6 +49,17 @@ const BATCH_COUNTERS: Array<[string, string, (b: BatchTiming) => number]> = [
 export interface MetricsSource {
   /** Fresh counters from every worker. */
   collect(): Promise<WorkerStats[]>;
+  /** The daemon's state, its workers and links (read after `collect`). */
+  health?(): DaemonHealth;
+}
+
+export interface DaemonHealth {
+  /** One of ts/daemon/lifecycle.ts STATES. */
+  state: string;
+  /** Whether every worker answered the last collect. */
+  fresh: boolean;
+  workers: Array<{ queue: number; up: boolean; restarts: number }>;
+  links: Array<{ interface: string; up: boolean }>;
 }
 
 export interface DaemonMetrics {
@@ -62,17 +74,19 @@ export function createMetrics(source: MetricsSource): DaemonMetrics {
   let latest: WorkerStats[] = [];
   const up = new client.Gauge({
     name: 'afxdp_up',
-    help: 'Whether the workers answered this scrape with fresh counters (1) or the last known ones are shown (0).',
+    help: 'Whether every worker is up and answered this scrape with fresh counters (1), or not (0: a worker is stalled, crashed or restarting; its last known counters are shown).',
     registers: [registry],
   });
   const refresh = async () => {
     try {
       latest = await source.collect();
-      up.set(1);
+      const h = source.health?.();
+      up.set(!h || (h.fresh && h.workers.every((w) => w.up)) ? 1 : 0);
     } catch {
       up.set(0);
     }
   };
+  if (source.health) healthMetrics(registry, source.health.bind(source));
   const ports = () => latest.flatMap((w) => w.ports);
   const labels = (s: PortStats) => ({ interface: s.interface, queue: String(s.queue) });
   portCounters(registry, PORT_COUNTERS, ports);
@@ -156,6 +170,51 @@ export function createMetrics(source: MetricsSource): DaemonMetrics {
   portCounters(registry, BATCH_COUNTERS, batches);
   registry.registerMetric(batchHistogram(batches) as unknown as client.Metric);
   return { registry, refresh };
+}
+
+/** The daemon's lifecycle state, each worker's health and each interface's link. */
+function healthMetrics(registry: client.Registry, health: () => DaemonHealth): void {
+  new client.Gauge({
+    name: 'afxdp_state',
+    help: 'The daemon\'s state: 1 for the current one (starting, running, reloading, degraded, stopping, stopped), 0 for the others.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = health().state;
+      for (const state of STATES) this.set({ state }, state === now ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'afxdp_worker_up',
+    help: 'Whether the worker of this queue runs (1), or is stalled, crashed or restarting (0).',
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of health().workers) this.set({ queue: String(w.queue) }, w.up ? 1 : 0);
+    },
+  });
+  new client.Counter({
+    name: 'afxdp_worker_restarts_total',
+    help: 'Times the supervisor restarted the worker of this queue (after a stall or a crash).',
+    labelNames: ['queue'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of health().workers) this.inc({ queue: String(w.queue) }, w.restarts);
+    },
+  });
+  new client.Gauge({
+    name: 'afxdp_link_up',
+    help: 'Whether the interface\'s link is up (administratively up with a carrier), from rtnetlink link events.',
+    labelNames: ['interface'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of health().links) this.set({ interface: l.interface }, l.up ? 1 : 0);
+    },
+  });
 }
 
 /** Counters labelled by interface and queue, one sample per row of `series()` (fresh at every scrape). */

@@ -8,6 +8,16 @@ export interface WorkerConfig {
   /** Interfaces this worker opens `queue` on (the first owns the UMEM, the others share it). */
   interfaces: string[];
   queue: number;
+  /**
+   * An Int32Array(1) the worker bumps from a timer on its own event loop:
+   * when it stops moving, the thread is stuck (a handler that never
+   * returns). Read by the main thread's watchdog; no per-packet cost.
+   */
+  heartbeat: SharedArrayBuffer;
+  /** How long a reload's import, setup() or teardown() may take before it is abandoned. */
+  reloadTimeoutMs: number;
+  /** Successful reloads so far (a restarted worker carries the count on). */
+  generation: number;
   /** Steering rules for every interface (from --steer), parsed and checked in the main thread. */
   steer?: RuleSet;
   open: {
@@ -25,7 +35,7 @@ export interface HandlerStats {
   calls: number;
   /** Calls that threw or returned something other than a verdict. */
   errors: number;
-  /** Reloads that took effect (0 = the module first loaded). */
+  /** Reloads that took effect (0 = the module first loaded); failed or abandoned ones do not count. */
   generation: number;
   reloadFailures: number;
 }
@@ -71,7 +81,8 @@ export type ControlRequest =
 export type ToWorker =
   | { type: 'stats'; id: number }
   | { type: 'control'; id: number; request: ControlRequest }
-  | { type: 'reload'; generation: number }
+  /** `attempt` only makes the module URL unique (a fresh import); it is not the generation. */
+  | { type: 'reload'; attempt: number }
   | { type: 'stop' };
 
 export type FromWorker =
@@ -79,6 +90,6 @@ export type FromWorker =
   | { type: 'fatal'; queue: number; exitCode: number; message: string }
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'log'; queue: number; level: 'info' | 'warn' | 'error'; message: string }
-  | { type: 'reloaded'; queue: number; ok: boolean; generation: number; message: string }
+  | { type: 'reloaded'; queue: number; ok: boolean; attempt: number; generation: number; message: string }
   | { type: 'control'; id: number; ok: boolean; result?: unknown; error?: { message: string; code?: string } }
   | { type: 'stopped'; queue: number };

@@ -97,29 +97,51 @@ export class StateFile {
   }
 }
 
-/** States of the daemons alive now (stale files of dead ones are removed). */
-export function readStates(): DaemonState[] {
-  const out: DaemonState[] = [];
-  let files: string[] = [];
+function alive(pid: number): boolean {
   try {
-    files = readdirSync(STATE_DIR).filter((f) => /^\d+\.json$/.test(f));
-  } catch {
-    return out;
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
   }
-  for (const f of files) {
-    const pid = Number(f.slice(0, -5));
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) {
-      rmSync(join(STATE_DIR, f), { force: true });
-      rmSync(join(STATE_DIR, `${pid}.sock`), { force: true }); // its control socket
+}
 
-      continue;
+function stateFiles(): string[] {
+  try {
+    return readdirSync(STATE_DIR).filter((f) => /^\d+\.json$/.test(f));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Remove the state files and control sockets of daemons that are gone (a
+ * SIGKILL leaves them behind). Every afxdp command calls this; a user who may
+ * not remove them (not root) leaves them: `denied` lists those pids.
+ */
+export function reapStaleState(): { reaped: number[]; denied: number[] } {
+  const reaped: number[] = [];
+  const denied: number[] = [];
+  for (const f of stateFiles()) {
+    const pid = Number(f.slice(0, -5));
+    if (alive(pid)) continue;
+    try {
+      for (const stale of [`${pid}.json`, `${pid}.json.tmp`, `${pid}.sock`]) rmSync(join(STATE_DIR, stale), { force: true });
+      reaped.push(pid);
+    } catch {
+      denied.push(pid);
     }
+  }
+  return { reaped, denied };
+}
+
+/** States of the daemons alive now (stale files of dead ones are removed when allowed). */
+export function readStates(): DaemonState[] {
+  reapStaleState();
+  const out: DaemonState[] = [];
+  for (const f of stateFiles()) {
+    const pid = Number(f.slice(0, -5));
+    if (!alive(pid)) continue;
     try {
       out.push(JSON.parse(readFileSync(join(STATE_DIR, f), 'utf8')) as DaemonState);
     } catch {

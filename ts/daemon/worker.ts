@@ -1,7 +1,7 @@
 /**
  * One daemon worker: serves one queue index on every interface of the run
  * (ports sharing one UMEM), with the user's handler. Driven by messages
- * from the main thread (ts/cli/run.ts).
+ * from the main thread (ts/daemon/supervisor.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { open, type Port } from '../port.js';
@@ -9,6 +9,7 @@ import type { Packet } from '../packet-view.js';
 import { CliError, describeError, oneLine, ExitCode } from '../cli/exit-codes.js';
 import { loadHandlerModule, type HandlerModule } from '../handler/module.js';
 import type { HandlerContext } from '../handler/context.js';
+import { DeadlineError, within } from './deadline.js';
 import { BATCH_NS_BOUNDS, type BatchTiming, type ControlRequest, type FromWorker, type HandlerStats, type ToWorker, type WorkerConfig } from './protocol.js';
 
 const config = workerData as WorkerConfig;
@@ -23,7 +24,17 @@ function log(level: 'info' | 'warn' | 'error', message: string): void {
   post({ type: 'log', queue, level, message });
 }
 
-const stats: HandlerStats = { calls: 0, errors: 0, generation: 0, reloadFailures: 0 };
+const stats: HandlerStats = { calls: 0, errors: 0, generation: config.generation, reloadFailures: 0 };
+
+/*
+ * The heartbeat: a timer on this thread's event loop bumps a shared counter.
+ * The receive loop yields to the event loop every few batches and waits off
+ * the thread when idle, so the counter moves unless JavaScript on this
+ * thread (a handler, its setup()) runs without returning. Nothing per packet.
+ */
+const HEARTBEAT_MS = 50;
+const beat = new Int32Array(config.heartbeat);
+const heartbeat = setInterval(() => Atomics.add(beat, 0, 1), HEARTBEAT_MS);
 
 /*
  * Handler time per batch, per port: Port.run calls onBatch after every
@@ -124,6 +135,7 @@ async function closeAll(): Promise<void> {
 
 async function fatal(err: unknown): Promise<void> {
   const d = describeError(err, { interface: config.interfaces[0] });
+  clearInterval(heartbeat);
   await closeAll();
   post({ type: 'fatal', queue, exitCode: d.exitCode, message: d.message });
   port0.close();
@@ -158,7 +170,7 @@ async function start(): Promise<void> {
     return fatal(new CliError(d.exitCode, `${config.interfaces[ports.length]} queue ${queue}: ${d.message}`));
   }
   try {
-    await current.setup?.(context(0));
+    await current.setup?.(context(stats.generation));
   } catch (err) {
     return fatal(new CliError(ExitCode.HandlerLoad, `handler ${config.handlerPath}: setup() threw: ${errorText(err)}`, { cause: err }));
   }
@@ -183,34 +195,49 @@ function errorText(err: unknown): string {
   return oneLine(String((err as Error)?.message ?? err));
 }
 
-async function reload(generation: number): Promise<void> {
-  let next: HandlerModule<HandlerContext>;
+/**
+ * Swap in a fresh import of the handler module. Its import and setup() must
+ * settle within the reload timeout, or the reload is abandoned and the
+ * current handler keeps running (a setup() that settles later is torn down).
+ * The previous handler's teardown() runs after the swap, also bounded.
+ */
+async function reload(attempt: number): Promise<void> {
+  const limit = config.reloadTimeoutMs;
+  let next: HandlerModule<HandlerContext> | undefined;
   try {
-    next = await loadHandlerModule<HandlerContext>(config.handlerPath, generation);
-    await next.setup?.(context(generation));
+    next = await within(loadHandlerModule<HandlerContext>(config.handlerPath, attempt), limit, 'the import of the new module');
+    const setup = Promise.resolve(next.setup?.(context(stats.generation + 1)));
+    const late = next;
+    await within(setup, limit, 'setup()').catch((err: unknown) => {
+      if (err instanceof DeadlineError) void setup.then(() => late.teardown?.()).catch(() => undefined);
+      throw err;
+    });
   } catch (err) {
     stats.reloadFailures++;
-    const message = errorText(err);
-    post({ type: 'reloaded', queue, ok: false, generation, message: `reload failed, the previous handler keeps running: ${message}` });
+    const message = err instanceof DeadlineError
+      ? `reload abandoned: ${err.message}; the previous handler keeps running`
+      : `reload failed, the previous handler keeps running: ${errorText(err)}`;
+    post({ type: 'reloaded', queue, ok: false, attempt, generation: stats.generation, message });
     return;
   }
   const previous = current;
   current = next; // between two packets: the run loop is on this thread
-  stats.generation = generation;
+  stats.generation++;
   try {
-    await previous.teardown?.();
+    await within(previous.teardown?.(), limit, 'teardown() of the previous handler');
   } catch (err) {
-    log('warn', `teardown() of the previous handler threw: ${errorText(err)}`);
+    log('warn', err instanceof DeadlineError ? `${err.message}; abandoned (the new handler runs)` : `teardown() of the previous handler threw: ${errorText(err)}`);
   }
-  post({ type: 'reloaded', queue, ok: true, generation, message: 'handler reloaded' });
+  post({ type: 'reloaded', queue, ok: true, attempt, generation: stats.generation, message: 'handler reloaded' });
 }
 
 async function stop(): Promise<void> {
+  clearInterval(heartbeat);
   await closeAll();
   try {
-    await current?.teardown?.();
+    await within(current?.teardown?.(), config.reloadTimeoutMs, 'teardown()');
   } catch (err) {
-    log('warn', `teardown() threw: ${errorText(err)}`);
+    log('warn', err instanceof DeadlineError ? `${err.message}; abandoned` : `teardown() threw: ${errorText(err)}`);
   }
   post({ type: 'stopped', queue });
   port0.close();
@@ -257,7 +284,7 @@ port0.on('message', (msg: ToWorker) => {
       break;
     }
     case 'reload':
-      void reload(msg.generation);
+      void reload(msg.attempt);
       break;
     case 'stop':
       void stop();

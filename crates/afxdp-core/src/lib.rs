@@ -12,6 +12,7 @@
 //! - `umem`: a UMEM with the sockets (ports) that share it: setup, stats, close.
 //! - `bpf`: the embedded steering program: load, attach, XSKMAP, counters.
 //! - `trafficgen`: XDP live-frame traffic generator (BPF_PROG_RUN).
+//! - `link_watch`: link deleted / up / down events from rtnetlink.
 //! - `netns`: entering network namespaces (tests, lab).
 
 pub mod bpf;
@@ -21,6 +22,7 @@ pub mod error;
 
 pub use error::{Error, ErrorCode, Result};
 pub mod frames;
+pub mod link_watch;
 pub mod mmap;
 pub mod sys;
 pub mod rings;

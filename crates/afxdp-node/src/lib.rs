@@ -13,6 +13,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 mod errors;
+mod link;
 mod steer;
 // pub: its items are reached only through napi registration, which test
 // builds leave out (they would otherwise count as dead code).

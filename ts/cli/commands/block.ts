@@ -7,7 +7,7 @@ import { flag, parse, str, strs, type Options } from '../args.js';
 import { CliError, ExitCode, usageError } from '../exit-codes.js';
 import type { ControlRequest } from '../../daemon/protocol.js';
 import { controlSocketPath, type ControlReply } from '../../daemon/control.js';
-import { netnsId, readStates, type DaemonState } from '../../daemon/state-file.js';
+import { netnsId, readStates, reapStaleState, STATE_DIR, type DaemonState } from '../../daemon/state-file.js';
 import type { BlockEntry } from '../../steering.js';
 
 /** Send one request to a daemon's control socket; resolves with its reply. */
@@ -78,12 +78,16 @@ Exit codes: 2 bad prefix or option, 4 no such daemon or interface, 6 not root.
 
 /** The daemon a control command talks to, and the interfaces it names. */
 function target(pidText: string | undefined, interfaces: string[]): { daemon: DaemonState; interfaces: string[] } {
+  const { denied } = reapStaleState();
   const states = readStates();
   let candidates: DaemonState[];
   if (pidText !== undefined) {
     const pid = Number(pidText);
     if (!Number.isInteger(pid) || pid <= 0) throw usageError(`--pid must be a process id, got '${pidText}'`);
     candidates = states.filter((s) => s.pid === pid);
+    if (candidates.length === 0 && denied.includes(pid)) {
+      throw new CliError(ExitCode.Permission, `no afxdp daemon with pid ${pid} is running, and its stale files in ${STATE_DIR} may not be removed by this user: run afxdp as root (the next afxdp command run as root removes them)`);
+    }
     if (candidates.length === 0) throw new CliError(ExitCode.NoSuchInterface, `no afxdp daemon with pid ${pid} (see \`afxdp status\`)`);
   } else {
     const here = netnsId();

@@ -1,21 +1,26 @@
 /**
  * `afxdp run`: the daemon. One worker thread per queue; each opens that
  * queue on every interface (one shared UMEM) and runs the handler module.
- * The main thread owns signals, the live status, metrics and reload.
+ * This file parses the options and wires the daemon's parts together
+ * (ts/daemon/: supervisor, signals, reload queue, file watch, link monitor,
+ * status ticker, metrics, control socket, state file).
  */
-import { Worker } from 'node:worker_threads';
-import { readFileSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { basename, dirname } from 'node:path';
-import { flag, int, interfaceExists, oneOf, parse, parseListen, parseQueues, rxQueueCount, str, strs, type Options } from '../args.js';
-import { workerBootstrap } from '../../handler/loader.js';
+import { flag, int, interfaceExists, oneOf, parse, parseListen, parseQueues, rxQueueCount, str, strs, type Options, type Parsed } from '../args.js';
 import { CliError, ExitCode, describeError, usageError } from '../exit-codes.js';
 import { handlerPath } from '../../handler/module.js';
 import { createMetrics, serveMetrics } from '../../daemon/metrics.js';
-import type { ControlRequest, FromWorker, ToWorker, WorkerConfig, WorkerStats } from '../../daemon/protocol.js';
-import { LiveBlock, logLine, rows, steeringLogLine, steeringRows, steeringTerminalLine, terminalLine } from '../../daemon/status-view.js';
+import type { WorkerConfig } from '../../daemon/protocol.js';
+import { LiveBlock } from '../../daemon/status-view.js';
 import { StateFile } from '../../daemon/state-file.js';
 import { closeControl, serveControl } from '../../daemon/control.js';
+import { Supervisor } from '../../daemon/supervisor.js';
+import { catchSignals } from '../../daemon/signals.js';
+import { ReloadQueue } from '../../daemon/reload-queue.js';
+import { watchHandlerFile } from '../../daemon/file-watch.js';
+import { LinkMonitor } from '../../daemon/link-monitor.js';
+import { StatusTicker, printTotals } from '../../daemon/status-ticker.js';
 import { steerRuleSet, SteerSyntaxError, type RuleSet } from '../../steer/index.js';
 
 export const RUN_HELP = `Usage: afxdp run <handler.ts|.js> --interface <name> [options]
@@ -39,7 +44,16 @@ Options:
                             rest stays with the kernel stack. Default: all.
                             Applies to every --interface.
       --metrics [host:]port Serve Prometheus metrics at http://host:port/metrics
-                            (host defaults to 127.0.0.1; a wildcard only if asked)
+                            (host defaults to 127.0.0.1)
+      --metrics-public      Allow a --metrics host that is not loopback (the
+                            metrics have no authentication)
+      --stall-timeout <s>   A worker whose handler has not returned for this
+                            long is reported and restarted (default 1)
+      --max-restarts <n>    Restarts of one queue's worker within a minute
+                            before the daemon gives up, exit 1 (default 3)
+      --reload-timeout <s>  A reload whose import, setup() or teardown() has not
+                            settled by then is abandoned; the old handler keeps
+                            running (default 10)
       --config <file>       JSON file with any of these options (flags win)
       --watch               Reload the handler when its file changes
       --status-interval <s> Seconds between status log lines when stdout is not
@@ -47,8 +61,10 @@ Options:
   -q, --quiet               No live status or status lines (errors still go to stderr)
   -h, --help                This help
 
-Signals: SIGINT/SIGTERM stop cleanly (exit 0); SIGHUP reloads the handler
-module without closing sockets (a module that fails keeps the old one).
+Signals: SIGINT/SIGTERM stop within a second, stuck handler or not (exit 0,
+or 1 if a worker was stalled or crashed and not restarted); SIGHUP reloads
+the handler module without closing sockets (a module that fails keeps the
+old one). An interface deleted while running: exit 4 (see docs/cli.md).
 Drop list at runtime: afxdp block|unblock|blocked (see afxdp block --help).
 Exit codes: see \`afxdp --help\`.
 `;
@@ -64,6 +80,10 @@ const RUN_OPTIONS: Options = {
   'ring-size': { type: 'string' },
   steer: { type: 'string' },
   metrics: { type: 'string' },
+  'metrics-public': { type: 'boolean' },
+  'stall-timeout': { type: 'string' },
+  'max-restarts': { type: 'string' },
+  'reload-timeout': { type: 'string' },
   config: { type: 'string' },
   watch: { type: 'boolean' },
   'status-interval': { type: 'string' },
@@ -87,6 +107,28 @@ export interface RunSettings {
   watch: boolean;
   quiet: boolean;
   statusInterval: number;
+  /** Seconds a handler may run without returning before its worker is restarted. */
+  stallTimeout: number;
+  /** Seconds a reload's import, setup() or teardown() may take. */
+  reloadTimeout: number;
+  /** Restarts of one queue within RESTART_WINDOW_MS before the daemon exits. */
+  maxRestarts: number;
+}
+
+/** The window of --max-restarts. */
+const RESTART_WINDOW_MS = 60_000;
+
+/** A positive number of seconds (fractions allowed) from option `name`. */
+function secondsOption(p: Parsed, name: string, fallback: number): number {
+  const text = str(p, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw usageError(`--${name} must be a number of seconds above 0 (e.g. 0.5), got '${text}'`);
+  return n;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Turn a --config JSON object into argv so the same parser validates it. */
@@ -154,9 +196,17 @@ export function parseRunArgs(argv: string[]): RunSettings | 'help' {
     watch: flag(p, 'watch'),
     quiet: flag(p, 'quiet'),
     statusInterval: int(p, 'status-interval', 10, [0, 86400])!,
+    stallTimeout: secondsOption(p, 'stall-timeout', 1),
+    reloadTimeout: secondsOption(p, 'reload-timeout', 10),
+    maxRestarts: int(p, 'max-restarts', 3, [0, 1000])!,
   };
   const metrics = str(p, 'metrics');
-  if (metrics !== undefined) settings.metrics = parseListen(metrics);
+  if (metrics !== undefined) {
+    settings.metrics = parseListen(metrics);
+    if (!isLoopback(settings.metrics.host) && !flag(p, 'metrics-public')) {
+      throw usageError(`--metrics ${metrics} serves the metrics beyond this host (no authentication): add --metrics-public if that is meant, or use 127.0.0.1:${settings.metrics.port}`);
+    }
+  }
   const steer = str(p, 'steer');
   if (steer !== undefined) {
     settings.steer = parseSteerOption(steer);
@@ -194,201 +244,6 @@ export function parseSteerOption(text: string): RuleSet {
       throw new CliError(ExitCode.Usage, `--steer: ${first} (see --help)\n${rest.join('\n')}`);
     }
     throw err;
-  }
-}
-
-interface WorkerSlot {
-  queue: number;
-  worker: Worker;
-  ready: boolean;
-  stopped: boolean;
-  exited: Promise<number>;
-}
-
-export class Daemon {
-  readonly settings: RunSettings;
-  readonly handlerPath: string;
-  #slots: WorkerSlot[] = [];
-  #statsId = 0;
-  #pendingStats = new Map<number, { want: number; got: WorkerStats[]; done: (s: WorkerStats[]) => void }>();
-  #controlId = 0;
-  #pendingControl = new Map<number, (msg: Extract<FromWorker, { type: 'control' }>) => void>();
-  #generation = 0;
-  #log: (line: string) => void;
-  #onFatal: (exitCode: number, message: string) => void = () => undefined;
-  #onReloaded: (ok: boolean, message: string) => void = () => undefined;
-
-  constructor(settings: RunSettings, path: string, log: (line: string) => void) {
-    this.settings = settings;
-    this.handlerPath = path;
-    this.#log = log;
-  }
-
-  /** Start the workers; resolves when all are ready, rejects (CliError) with the first failure after stopping the rest. */
-  async start(onFatal: (exitCode: number, message: string) => void): Promise<void> {
-    const entry = new URL(`../../daemon/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-    const source = workerBootstrap(entry);
-    let firstFailure: CliError | null = null;
-    let readyCount = 0;
-    let settle!: () => void;
-    const allSettled = new Promise<void>((r) => (settle = r));
-    const check = () => {
-      if (readyCount + (this.#slots.filter((s) => s.stopped && !s.ready).length) >= this.#slots.length) settle();
-    };
-    for (const queue of this.settings.queues) {
-      const config: WorkerConfig = {
-        handlerPath: this.handlerPath,
-        interfaces: this.settings.interfaces,
-        queue,
-        open: this.settings.open,
-      };
-      if (this.settings.steer) config.steer = this.settings.steer;
-      const worker = new Worker(source, { eval: true, workerData: config, name: `afxdp-q${queue}` });
-      const slot: WorkerSlot = { queue, worker, ready: false, stopped: false, exited: new Promise((r) => worker.once('exit', r)) };
-      this.#slots.push(slot);
-      worker.on('message', (msg: FromWorker) => {
-        switch (msg.type) {
-          case 'ready':
-            slot.ready = true;
-            readyCount++;
-            check();
-            break;
-          case 'fatal':
-            slot.stopped = true;
-            if (!slot.ready) {
-              firstFailure ??= new CliError(msg.exitCode, msg.message);
-              check();
-            } else {
-              this.#onFatal(msg.exitCode, msg.message);
-            }
-            break;
-          case 'stats': {
-            const pending = this.#pendingStats.get(msg.id);
-            if (pending) {
-              pending.got.push(msg.stats);
-              if (pending.got.length >= pending.want) pending.done(pending.got);
-            }
-            break;
-          }
-          case 'log':
-            this.#log(`${msg.level === 'info' ? '' : `${msg.level}: `}q${msg.queue}: ${msg.message}`);
-            break;
-          case 'reloaded':
-            this.#onReloaded(msg.ok, `q${msg.queue}: ${msg.message}`);
-            break;
-          case 'control':
-            this.#pendingControl.get(msg.id)?.(msg);
-            break;
-          case 'stopped':
-            slot.stopped = true;
-            break;
-        }
-      });
-      worker.on('error', (err) => {
-        slot.stopped = true;
-        const d = describeError(err);
-        if (!slot.ready) {
-          firstFailure ??= new CliError(ExitCode.Failure, `worker for queue ${queue} failed: ${d.message}`);
-          check();
-        } else {
-          this.#onFatal(ExitCode.Failure, `worker for queue ${queue} failed: ${d.message}`);
-        }
-      });
-      worker.on('exit', () => {
-        if (!slot.stopped) {
-          slot.stopped = true;
-          if (!slot.ready) {
-            firstFailure ??= new CliError(ExitCode.Failure, `worker for queue ${queue} exited before it was ready`);
-            check();
-          } else {
-            this.#onFatal(ExitCode.Failure, `worker for queue ${queue} exited unexpectedly`);
-          }
-        }
-      });
-    }
-    await allSettled;
-    if (firstFailure) {
-      await this.stop();
-      throw firstFailure;
-    }
-    this.#onFatal = onFatal;
-  }
-
-  get queues(): number[] {
-    return this.#slots.map((s) => s.queue);
-  }
-
-  #post(slot: WorkerSlot, msg: ToWorker): void {
-    try {
-      slot.worker.postMessage(msg);
-    } catch {
-      // The worker is gone.
-    }
-  }
-
-  /** Fresh counters from every running worker (at most `timeoutMs` wait). */
-  collect(timeoutMs = 1000): Promise<WorkerStats[]> {
-    const live = this.#slots.filter((s) => s.ready && !s.stopped);
-    if (live.length === 0) return Promise.resolve([]);
-    const id = ++this.#statsId;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(this.#pendingStats.get(id)?.got ?? []), timeoutMs);
-      const finish = (got: WorkerStats[]) => {
-        clearTimeout(timer);
-        this.#pendingStats.delete(id);
-        resolve([...got].sort((a, b) => a.queue - b.queue));
-      };
-      this.#pendingStats.set(id, { want: live.length, got: [], done: finish });
-      for (const s of live) this.#post(s, { type: 'stats', id });
-    });
-  }
-
-  /**
-   * A drop-list operation on an interface. The drop list belongs to the
-   * interface (all its ports share it), so one worker carries it out.
-   */
-  control(request: ControlRequest, timeoutMs = 5000): Promise<unknown> {
-    const slot = this.#slots.find((s) => s.ready && !s.stopped);
-    if (!slot) return Promise.reject(new CliError(ExitCode.Failure, 'the daemon is stopping'));
-    const id = ++this.#controlId;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pendingControl.delete(id);
-        reject(new CliError(ExitCode.Failure, `worker for queue ${slot.queue} did not answer`));
-      }, timeoutMs);
-      this.#pendingControl.set(id, (msg) => {
-        clearTimeout(timer);
-        this.#pendingControl.delete(id);
-        if (msg.ok) resolve(msg.result);
-        else reject(Object.assign(new Error(msg.error?.message ?? 'failed'), msg.error?.code ? { code: msg.error.code } : {}));
-      });
-      this.#post(slot, { type: 'control', id, request });
-    });
-  }
-
-  /** Reload the handler module in every worker; resolves with each worker's outcome. */
-  reload(): Promise<Array<{ ok: boolean; message: string }>> {
-    const generation = ++this.#generation;
-    const live = this.#slots.filter((s) => s.ready && !s.stopped);
-    return new Promise((resolve) => {
-      const results: Array<{ ok: boolean; message: string }> = [];
-      if (live.length === 0) return resolve(results);
-      this.#onReloaded = (ok, message) => {
-        results.push({ ok, message });
-        if (results.length >= live.length) resolve(results);
-      };
-      for (const s of live) this.#post(s, { type: 'reload', generation });
-    });
-  }
-
-  /** Stop every worker: ports closed, program detached. Terminates a worker that does not stop within `timeoutMs`. */
-  async stop(timeoutMs = 5000): Promise<void> {
-    await Promise.all(this.#slots.map(async (slot) => {
-      this.#post(slot, { type: 'stop' });
-      const timer = setTimeout(() => void slot.worker.terminate(), timeoutMs);
-      await slot.exited;
-      clearTimeout(timer);
-    }));
   }
 }
 
@@ -431,161 +286,133 @@ export async function runCommand(argv: string[]): Promise<number> {
     else process.stderr.write(`${text}\n`);
   };
 
-  const daemon = new Daemon(settings, path, log);
-  let resolveExit!: (code: number) => void;
-  const exited = new Promise<number>((r) => (resolveExit = r));
+  const supervisor = new Supervisor({
+    handlerPath: path,
+    interfaces: settings.interfaces,
+    queues: settings.queues,
+    open: settings.open,
+    ...(settings.steer && { steer: settings.steer }),
+    stallMs: settings.stallTimeout * 1000,
+    reloadTimeoutMs: settings.reloadTimeout * 1000,
+    maxRestarts: settings.maxRestarts,
+    restartWindowMs: RESTART_WINDOW_MS,
+  }, log);
 
-  // Signals are caught from the start, so a SIGTERM during start-up still
-  // leads to a clean stop.
-  let stopRequested: number | null = null;
-  let firstSignalAt = 0;
-  const onStop = (signal: NodeJS.Signals) => {
-    // A repeat within a second is the same request delivered twice (a
-    // terminal and a wrapper both forwarding Ctrl-C); a later one insists.
-    if (stopRequested !== null) {
-      if (performance.now() - firstSignalAt < 1000) return;
+  // The first reason to stop wins (a signal, an interface gone, a fatal error).
+  let exitCode: number | null = null;
+  let resolveExit!: () => void;
+  const exitRequested = new Promise<void>((r) => (resolveExit = r));
+  const finish = (code: number, line?: string) => {
+    if (exitCode !== null) return;
+    if (line) log(line);
+    exitCode = code;
+    resolveExit();
+  };
+  const reloads = new ReloadQueue(async (why) => {
+    if (exitCode !== null || supervisor.state === 'starting') return;
+    log(`${why}: reloading ${settings.handler}`);
+    const results = await supervisor.reload();
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length) for (const f of failed) log(`error: ${f.message}`);
+    else log(`handler reloaded on ${results.length} worker(s) (generation ${supervisor.generation})`);
+  });
+  const releaseSignals = catchSignals({
+    stop: () => finish(ExitCode.Ok),
+    reload: () => reloads.request('SIGHUP'),
+    insist: (signal) => {
       log(`${signal} again: exiting at once`);
       process.exit(ExitCode.Failure);
-    }
-    firstSignalAt = performance.now();
-    stopRequested = ExitCode.Ok;
-    resolveExit(ExitCode.Ok);
-  };
-  process.on('SIGINT', onStop);
-  process.on('SIGTERM', onStop);
-
-  let reloading: Promise<unknown> | null = null;
-  // A request that comes during a reload runs after it: the file may have
-  // changed again since the reload read it.
-  let reloadAgain: string | null = null;
-  const reload = (why: string) => {
-    if (stopRequested !== null) return;
-    if (reloading) {
-      reloadAgain = why;
-      return;
-    }
-    log(`${why}: reloading ${settings.handler}`);
-    reloading = daemon.reload().then((results) => {
-      const failed = results.filter((r) => !r.ok);
-      if (failed.length) for (const f of failed) log(`error: ${f.message}`);
-      else log(`handler reloaded on ${results.length} worker(s)`);
-    }).finally(() => {
-      reloading = null;
-      const again = reloadAgain;
-      reloadAgain = null;
-      if (again !== null) reload(again);
-    });
-  };
-  const onHup = () => reload('SIGHUP');
-  process.on('SIGHUP', onHup);
+    },
+  });
 
   let server: Server | null = null;
-  const watchers: FSWatcher[] = [];
-  let debounce: NodeJS.Timeout | null = null;
-  let ticker: NodeJS.Timeout | null = null;
   let control: Awaited<ReturnType<typeof serveControl>> | null = null;
+  let links: LinkMonitor | null = null;
+  let ticker: StatusTicker | null = null;
+  let unwatch: (() => void) | null = null;
+  let started = false;
   const state = new StateFile(settings, path);
   try {
-    try {
-      await daemon.start((exitCode, message) => {
-        log(`error: ${message}`);
-        resolveExit(exitCode);
-      });
-    } catch (err) {
-      const d = describeError(err);
-      process.stderr.write(`afxdp: ${d.message}\n`);
-      return d.exitCode;
-    }
-    if (stopRequested !== null) return await shutdown(stopRequested);
-
-    // Before the 'running' line, which tells callers the daemon is ready.
-    if (settings.watch) {
-      // Watch the directory, not the file: editors that save by writing a new
-      // file and renaming it over the old one replace the inode a file watch
-      // is tied to, and it would go quiet after the first save. For a
-      // symlink, both the link's directory (the link replaced) and its
-      // target's (the file edited).
-      const changed = () => {
-        if (debounce) clearTimeout(debounce);
-        debounce = setTimeout(() => reload('file changed'), 150);
-      };
-      const names = new Map<string, Set<string>>();
-      for (const file of new Set([path, realpathSync(path)])) {
-        const dir = dirname(file);
-        names.set(dir, (names.get(dir) ?? new Set()).add(basename(file)));
-      }
-      for (const [dir, watched] of names) {
-        // No file name (some platforms): any change in the directory counts.
-        watchers.push(watch(dir, (_event, file) => (file === null || watched.has(file)) && changed()));
-      }
-    }
-    const first = await daemon.collect();
-    const modes = first.flatMap((w) => w.ports).map((p) => `${p.interface}/${p.queue} ${p.attachMode}${p.zeroCopy ? ' zero-copy' : ' copy'}`);
-    log(`running ${settings.handler} on ${modes.join(', ')} (pid ${process.pid})`);
-    if (settings.steerText !== undefined) log(`steering to the handler: ${settings.steerText}; everything else to the kernel`);
-    control = await serveControl((request) => daemon.control(request));
-    if (control.problem) log(`warn: no control socket (afxdp block/unblock will not reach this daemon): ${control.path}: ${control.problem}`);
-
+    // Start-up order: everything that can fail for a reason of its own (the
+    // metrics port, the control socket, the link watch) before a worker
+    // opens a port, so such a failure leaves nothing attached.
     if (settings.metrics) {
-      const metrics = createMetrics({ collect: () => daemon.collect() });
+      const metrics = createMetrics({
+        collect: () => supervisor.collect(),
+        health: () => ({ state: supervisor.state, fresh: supervisor.fresh, workers: supervisor.health(), links: links?.links() ?? [] }),
+      });
       try {
         server = await serveMetrics(metrics, settings.metrics.host, settings.metrics.port);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         process.stderr.write(`afxdp: cannot serve metrics on ${settings.metrics.host}:${settings.metrics.port}: ${e.message}` +
           `${e.code === 'EADDRINUSE' ? ': choose another --metrics port' : ''}\n`);
-        return await shutdown(e.code === 'EADDRINUSE' ? ExitCode.Busy : ExitCode.Failure);
+        return e.code === 'EADDRINUSE' ? ExitCode.Busy : e.code === 'EACCES' ? ExitCode.Permission : ExitCode.Failure;
       }
-      const addr = server.address();
-      const where = typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : '';
-      log(`metrics at http://${where}/metrics`);
     }
+    control = await serveControl((request) => supervisor.control(request));
+    if (control.problem) log(`warn: no control socket (afxdp block/unblock will not reach this daemon): ${control.path}: ${control.problem}`);
+    links = new LinkMonitor(settings.interfaces, {
+      gone: (ifname) => finish(ExitCode.NoSuchInterface, `${ifname} disappeared`),
+      link: (ifname, up) => log(`${ifname} link ${up ? 'up' : 'down'}`),
+    });
 
-    let previous: { at: number; stats: WorkerStats[] } | null = { at: performance.now(), stats: first };
-    let lastLog = performance.now();
-    const tick = async () => {
-      const stats = await daemon.collect();
-      const now = performance.now();
-      const seconds = previous ? (now - previous.at) / 1000 : 0;
-      const r = rows(stats, previous?.stats ?? null, seconds);
-      const k = steeringRows(stats, previous?.stats ?? null, seconds);
-      previous = { at: now, stats };
-      state.update(stats);
-      if (block) block.render([...k.map(steeringTerminalLine), ...r.map(terminalLine)]);
-      else if (!settings.quiet && settings.statusInterval > 0 && now - lastLog >= settings.statusInterval * 1000 - 50) {
-        lastLog = now;
-        const when = new Date();
-        for (const row of k) process.stdout.write(`${steeringLogLine(row, when)}\n`);
-        for (const row of r) process.stdout.write(`${logLine(row, when)}\n`);
-      }
-    };
-    ticker = setInterval(() => void tick(), 1000);
-    state.update(first);
-    const code = await exited;
-    return await shutdown(code);
+    // Each worker loads the handler, opens its ports and runs setup(); the
+    // first failure stops them all (ports closed, programs detached).
+    try {
+      await supervisor.start((code, message) => finish(code, `error: ${message}`));
+      started = true;
+    } catch (err) {
+      const d = describeError(err);
+      process.stderr.write(`afxdp: ${d.message}\n`);
+      return await shutdown(d.exitCode);
+    }
+    if (exitCode !== null) return await shutdown(exitCode);
+
+    // Before the 'running' line, which tells callers the daemon is ready.
+    if (settings.watch) unwatch = watchHandlerFile(path, () => reloads.request('file changed'));
+    const first = await supervisor.collect(1000);
+    const modes = first.flatMap((w) => w.ports).map((p) => `${p.interface}/${p.queue} ${p.attachMode}${p.zeroCopy ? ' zero-copy' : ' copy'}`);
+    log(`running ${settings.handler} on ${modes.join(', ')} (pid ${process.pid})`);
+    if (settings.steerText !== undefined) log(`steering to the handler: ${settings.steerText}; everything else to the kernel`);
+    if (server) log(`metrics at http://${serverAddress(server)}/metrics`);
+    ticker = new StatusTicker({ collect: () => supervisor.collect(), state, block, quiet: settings.quiet, interval: settings.statusInterval }, first);
+    await exitRequested;
+    return await shutdown(exitCode ?? ExitCode.Ok);
   } finally {
-    process.off('SIGINT', onStop);
-    process.off('SIGTERM', onStop);
-    process.off('SIGHUP', onHup);
+    releaseSignals();
   }
 
+  /** Stop within about a second, whatever the handler does: totals printed, nothing left attached. */
   async function shutdown(code: number): Promise<number> {
-    if (ticker) clearInterval(ticker);
-    for (const w of watchers) w.close();
-    if (debounce) clearTimeout(debounce);
-    const last = await daemon.collect().catch(() => []);
-    if (control) await closeControl(control.server, control.path);
-    await daemon.stop();
-    state.remove();
-    if (server) await new Promise((r) => server!.close(r));
-    block?.release();
-    if (!settings.quiet) {
-      // Final totals, always as log lines (also on a terminal: they stay in the scrollback).
-      const when = new Date();
-      for (const row of steeringRows(last, null, 0)) process.stdout.write(`${steeringLogLine(row, when)} final\n`);
-      for (const row of rows(last, null, 0)) process.stdout.write(`${logLine(row, when)} final\n`);
+    ticker?.stop();
+    unwatch?.();
+    reloads.close();
+    links?.close();
+    // A queue whose worker is stalled or crashed and was not restarted makes the exit non-zero.
+    if (code === ExitCode.Ok && supervisor.degraded) {
+      log('a worker was not running at the stop (stalled or crashed, not restarted)');
+      code = ExitCode.Failure;
     }
+    const last = started ? await supervisor.collect() : [];
+    if (control) await closeControl(control.server, control.path);
+    const terminated = await supervisor.stop();
+    for (const q of terminated) log(`the worker for queue ${q} did not stop within 0.5 s (a stuck handler?): terminated`);
+    if (code === ExitCode.Ok && terminated.length > 0) code = ExitCode.Failure;
+    state.remove();
+    if (server) {
+      server.closeAllConnections();
+      await new Promise((r) => server!.close(r));
+    }
+    block?.release();
+    if (!settings.quiet && started) printTotals(last);
+    supervisor.lifecycle.to('stopped');
     log(code === 0 ? 'stopped' : `stopped (exit ${code})`);
     return code;
   }
+}
+
+function serverAddress(server: Server): string {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : '';
 }

@@ -9,7 +9,7 @@
 
 pub mod abi;
 mod control;
-mod netlink;
+pub(crate) mod netlink;
 pub mod parse;
 pub mod prefix;
 pub mod rules;
