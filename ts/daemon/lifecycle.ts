@@ -14,6 +14,7 @@ export type DaemonStateName = (typeof STATES)[number];
 
 export class Lifecycle {
   #state: DaemonStateName = 'starting';
+  #ran = false;
   readonly #log: (line: string) => void;
 
   constructor(log: (line: string) => void) {
@@ -29,11 +30,16 @@ export class Lifecycle {
     return this.#state === 'stopping' || this.#state === 'stopped';
   }
 
-  /** Move to `next` (a no-op if already there; nothing leaves stopping but stopped). */
+  /**
+   * Move to `next` (a no-op if already there; nothing leaves stopping but
+   * stopped). A start that fails never ran: its way out is not logged, so
+   * the failure stays the one line a failed command prints.
+   */
   to(next: DaemonStateName, why?: string): void {
     if (next === this.#state) return;
     if (this.ending && next !== 'stopped') return;
-    this.#log(`state ${this.#state} -> ${next}${why ? `: ${why}` : ''}`);
+    if (next === 'running') this.#ran = true;
+    if (this.#ran) this.#log(`state ${this.#state} -> ${next}${why ? `: ${why}` : ''}`);
     this.#state = next;
   }
 }

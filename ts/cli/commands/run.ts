@@ -351,7 +351,6 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
     }
     control = await serveControl((request) => supervisor.control(request));
-    if (control.problem) log(`warn: no control socket (afxdp block/unblock will not reach this daemon): ${control.path}: ${control.problem}`);
     links = new LinkMonitor(settings.interfaces, {
       gone: (ifname) => finish(ExitCode.NoSuchInterface, `${ifname} disappeared`),
       link: (ifname, up) => log(`${ifname} link ${up ? 'up' : 'down'}`),
@@ -369,6 +368,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     if (exitCode !== null) return await shutdown(exitCode);
 
+    // Said once the start succeeded: a failed start prints one line, its reason.
+    if (control.problem) log(`warn: no control socket (afxdp block/unblock will not reach this daemon): ${control.path}: ${control.problem}`);
     // Before the 'running' line, which tells callers the daemon is ready.
     if (settings.watch) unwatch = watchHandlerFile(path, () => reloads.request('file changed'));
     const first = await supervisor.collect(1000);
@@ -407,7 +408,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     block?.release();
     if (!settings.quiet && started) printTotals(last);
     supervisor.lifecycle.to('stopped');
-    log(code === 0 ? 'stopped' : `stopped (exit ${code})`);
+    if (started) log(code === 0 ? 'stopped' : `stopped (exit ${code})`);
     return code;
   }
 }
