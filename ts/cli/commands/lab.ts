@@ -47,7 +47,7 @@ const OPTIONS: Options = {
 };
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const binPath = fileURLToPath(new URL('../../bin/afxdp.js', import.meta.url));
+const binPath = fileURLToPath(new URL('../../../bin/afxdp.js', import.meta.url));
 
 /** The Lab class, loaded when a lab command needs it. */
 async function labClass(): Promise<typeof LabClass> {
@@ -171,7 +171,7 @@ async function demo(p: ReturnType<typeof parse>): Promise<number> {
   requireRoot('afxdp lab demo');
   const seconds = int(p, 'seconds', 5, [1, 3600])!;
   const rate = int(p, 'rate', 0, [0, 100_000_000])!;
-  const handler = str(p, 'handler') ?? fileURLToPath(new URL('../../examples/reflector.ts', import.meta.url));
+  const handler = str(p, 'handler') ?? fileURLToPath(new URL('../../../examples/reflector.ts', import.meta.url));
   const Lab = await labClass();
   const lab = Lab.create({ name: `demo${process.pid}`, queues: int(p, 'queues', 2, [1, 64])! });
   const say = (s: string) => process.stderr.write(`afxdp lab demo: ${s}\n`);
