@@ -45,7 +45,7 @@ function metrics(ns: string, url: string): Map<string, number> {
     return out;
   }
   for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+]+)$/.exec(line);
+    const m = /^([a-z0-9_]+)(\{[^}]*\})? ([-0-9.e+]+|NaN)$/.exec(line);
     if (!m) continue;
     const key = m[1]! + (m[1] === 'afxdp_state' ? m[2] : '');
     out.set(key, (out.get(key) ?? 0) + Number(m[3]));
@@ -92,10 +92,8 @@ async function main(): Promise<void> {
       onProgress: (sent, received) => Object.assign(gen, { sent, received }),
     });
 
-    const rows: string[] = [];
-    const header = '| t (s) | state | RSS (MiB) | fds | gen sent | gen received | daemon rx | daemon tx | dropped | XDP rx ring full | UMEM frames accounted | lag p99 (ms) | generation |';
-    rows.push(header, `|${'---|'.repeat(13)}`);
-    process.stdout.write(`${header}\n`);
+    const header = '| t (s) | state | RSS (MiB) | fds | gen sent | gen received | daemon rx | daemon tx | dropped | XDP steered | XDP rx dropped | XDP rx ring full | fill ring empty | UMEM frames accounted | lag p99 (ms) | generation |';
+    process.stdout.write(`${header}\n|${'---|'.repeat(16)}\n`);
     const start = performance.now();
     let nextReload = reloadEvery;
     let nextFlap = flapEvery;
@@ -121,10 +119,10 @@ async function main(): Promise<void> {
       const state = [...m].find(([k, v]) => k.startsWith('afxdp_state{') && v === 1)?.[0].replace(/^afxdp_state\{state="(\w+)"\}$/, '$1') ?? '?';
       const row = [t, state, rssMiB(pid).toFixed(1), fds(pid), gen.sent, gen.received,
         m.get('afxdp_rx_packets_total') ?? '?', m.get('afxdp_tx_packets_total') ?? '?', m.get('afxdp_dropped_packets_total') ?? '?',
-        m.get('afxdp_xdp_rx_ring_full_total') ?? '?', m.get('afxdp_frames') ?? '?',
+        m.get('afxdp_xdp_steered_packets_total') ?? '?', m.get('afxdp_xdp_rx_dropped_total') ?? '?',
+        m.get('afxdp_xdp_rx_ring_full_total') ?? '?', m.get('afxdp_xdp_rx_fill_ring_empty_descs_total') ?? '?', m.get('afxdp_frames') ?? '?',
         ((m.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000).toFixed(1), m.get('afxdp_handler_generation') ?? '?'];
       const line = `| ${row.join(' | ')} |`;
-      rows.push(line);
       process.stdout.write(`${line}\n`);
     }
     ac.abort();

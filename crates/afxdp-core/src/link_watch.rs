@@ -58,7 +58,10 @@ impl LinkWatch {
             )
         };
         if fd < 0 {
-            return Err(Error::last_os("socket(AF_NETLINK)", "opening an rtnetlink socket for link events"));
+            return Err(Error::last_os(
+                "socket(AF_NETLINK)",
+                "opening an rtnetlink socket for link events",
+            ));
         }
         // SAFETY: fd is fresh and ours alone.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -75,9 +78,15 @@ impl LinkWatch {
             )
         };
         if rc < 0 {
-            return Err(Error::last_os("bind(AF_NETLINK)", "joining the rtnetlink link group"));
+            return Err(Error::last_os(
+                "bind(AF_NETLINK)",
+                "joining the rtnetlink link group",
+            ));
         }
-        let watch = LinkWatch { fd, buf: vec![0u8; 64 * 1024] };
+        let watch = LinkWatch {
+            fd,
+            buf: vec![0u8; 64 * 1024],
+        };
         watch.request_dump()?;
         Ok(watch)
     }
@@ -104,7 +113,10 @@ impl LinkWatch {
             )
         };
         if n < 0 {
-            return Err(Error::last_os("sendto(AF_NETLINK)", "asking rtnetlink for the links"));
+            return Err(Error::last_os(
+                "sendto(AF_NETLINK)",
+                "asking rtnetlink for the links",
+            ));
         }
         Ok(())
     }
@@ -116,7 +128,14 @@ impl LinkWatch {
         let mut events = Vec::new();
         loop {
             // SAFETY: buf is a live, writable buffer of the length passed.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), self.buf.as_mut_ptr().cast(), self.buf.len(), 0) };
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    0,
+                )
+            };
             if n < 0 {
                 let errno = crate::error::last_errno();
                 if errno == libc::EAGAIN || errno == libc::EINTR {
@@ -126,7 +145,11 @@ impl LinkWatch {
                     self.request_dump()?;
                     continue;
                 }
-                return Err(Error::syscall("recv(AF_NETLINK)", errno, "reading link events"));
+                return Err(Error::syscall(
+                    "recv(AF_NETLINK)",
+                    errno,
+                    "reading link events",
+                ));
             }
             if n == 0 {
                 return Ok(events);
@@ -168,7 +191,13 @@ fn parse_link(body: &[u8], deleted: bool) -> Option<LinkEvent> {
             ifname = String::from_utf8_lossy(name).into_owned();
         }
     }
-    Some(LinkEvent { ifindex, ifname, deleted, admin_up: flags & IFF_UP != 0, carrier: flags & IFF_LOWER_UP != 0 })
+    Some(LinkEvent {
+        ifindex,
+        ifname,
+        deleted,
+        admin_up: flags & IFF_UP != 0,
+        carrier: flags & IFF_LOWER_UP != 0,
+    })
 }
 
 #[cfg(test)]
@@ -197,10 +226,25 @@ mod tests {
         data.extend(message(RTM_DELLINK, 8, IFF_UP | IFF_LOWER_UP, "veth1"));
         let mut out = Vec::new();
         parse_messages(&data, &mut out);
-        assert_eq!(out, vec![
-            LinkEvent { ifindex: 7, ifname: "veth0".into(), deleted: false, admin_up: true, carrier: false },
-            LinkEvent { ifindex: 8, ifname: "veth1".into(), deleted: true, admin_up: true, carrier: true },
-        ]);
+        assert_eq!(
+            out,
+            vec![
+                LinkEvent {
+                    ifindex: 7,
+                    ifname: "veth0".into(),
+                    deleted: false,
+                    admin_up: true,
+                    carrier: false
+                },
+                LinkEvent {
+                    ifindex: 8,
+                    ifname: "veth1".into(),
+                    deleted: true,
+                    admin_up: true,
+                    carrier: true
+                },
+            ]
+        );
     }
 
     #[test]

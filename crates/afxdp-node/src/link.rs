@@ -18,7 +18,13 @@ pub struct NativeLinkEvent {
 
 impl From<LinkEvent> for NativeLinkEvent {
     fn from(e: LinkEvent) -> Self {
-        NativeLinkEvent { ifindex: e.ifindex, ifname: e.ifname, deleted: e.deleted, admin_up: e.admin_up, carrier: e.carrier }
+        NativeLinkEvent {
+            ifindex: e.ifindex,
+            ifname: e.ifname,
+            deleted: e.deleted,
+            admin_up: e.admin_up,
+            carrier: e.carrier,
+        }
     }
 }
 
@@ -33,14 +39,21 @@ pub struct NativeLinkWatch {
 impl NativeLinkWatch {
     #[napi(constructor)]
     pub fn new() -> napi::Result<Self, String> {
-        Ok(NativeLinkWatch { inner: Some(LinkWatch::open().map_err(to_js)?) })
+        Ok(NativeLinkWatch {
+            inner: Some(LinkWatch::open().map_err(to_js)?),
+        })
     }
 
     /// Events since the last call; empty once closed.
     #[napi]
     pub fn drain(&mut self) -> napi::Result<Vec<NativeLinkEvent>, String> {
         match self.inner.as_mut() {
-            Some(w) => Ok(w.drain().map_err(to_js)?.into_iter().map(NativeLinkEvent::from).collect()),
+            Some(w) => Ok(w
+                .drain()
+                .map_err(to_js)?
+                .into_iter()
+                .map(NativeLinkEvent::from)
+                .collect()),
             None => Ok(Vec::new()),
         }
     }
