@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peer, peerCapture, requirePrivileges } from '../helpers/priv.js';
@@ -34,6 +35,7 @@ async function stopWithin(d: Daemon): Promise<Awaited<Daemon['done']>> {
  */
 function stallingHandler(marker: string, stallQueue: number, always = false): string {
   return `
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { Verdict, type Packet } from 'afxdp';
 let stall = false;
@@ -93,13 +95,18 @@ test('SIGTERM while a handler is stuck: prompt exit with totals, exit 1, nothing
     const marker = join(dir, 'stalled');
     writeFileSync(handler, stallingHandler(marker, 0, true));
     // A stall timeout far away: the handler is stuck when SIGTERM comes, not yet restarted.
-    const d = new Daemon(['run', handler, '-i', lab.dut.ifname, '--status-interval', '0', '--stall-timeout', '600'], lab.dut.ns);
+    const d = new Daemon(['run', handler, '-i', lab.dut.ifname, '--status-interval', '0', '--stall-timeout', '600', '--metrics', '0'], lab.dut.ns);
     try {
       await d.ready();
+      const url = (await d.waitFor(/metrics at (http:\/\/\S+)/))[1]!;
       const frames = variedUdpFrames(20, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
       await peer(lab, { send: frames });
       for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(existsSync(marker), 'the handler is stuck');
+      // A scrape still answers, and says the daemon is not all up.
+      const text = execFileSync('ip', ['netns', 'exec', lab.dut.ns, 'curl', '-sf', '--max-time', '10', url], { encoding: 'utf8' });
+      assert.match(text, /^afxdp_up 0$/m);
+      assert.match(text, new RegExp(`^afxdp_rx_packets_total\\{interface="${lab.dut.ifname}",queue="0"\\} \\d+$`, 'm'), 'last known counters shown');
       const r = await stopWithin(d);
       assert.equal(r.code, 1, `a worker that had to be terminated makes the exit non-zero\n${r.stderr}`);
       assert.match(r.stderr, /worker for queue 0 did not stop within/);
@@ -141,6 +148,7 @@ test('a worker that dies (process.exit in the handler) is restarted; exit 0 afte
     // process.abort() is not supported in a worker (it throws, which is an
     // ordinary handler error): process.exit() ends the worker thread.
     writeFileSync(handler, `
+import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { Verdict, type Packet } from 'afxdp';
 export default function (packet: Packet) {

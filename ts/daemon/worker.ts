@@ -1,7 +1,7 @@
 /**
  * One daemon worker: serves one queue index on every interface of the run
  * (ports sharing one UMEM), with the user's handler. Driven by messages
- * from the main thread (ts/daemon/supervisor.ts).
+ * from the main thread (ts/daemon/worker-slot.ts, for ts/daemon/supervisor.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { open, type Port } from '../port.js';
