@@ -63,6 +63,38 @@ test('the interface deleted under the daemon: logged, exit 4, state file removed
   });
 });
 
+test('--wait-for-interface: a daemon restarted after its interface was deleted waits for it and serves it again', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLabAndDir(1, async (lab, dir) => {
+    const handler = join(dir, 'swap.mts');
+    writeFileSync(handler, SWAP);
+    const args = ['run', handler, '-i', lab.dut.ifname, '--status-interval', '0', '--wait-for-interface'];
+    const first = new Daemon(args, lab.dut.ns);
+    let second: Daemon | null = null;
+    try {
+      await first.ready();
+      execFileSync('ip', ['-n', lab.dut.ns, 'link', 'del', lab.dut.ifname]);
+      assert.equal((await first.done).code, 4, 'deleted while running: exit 4 (a restart brings it back)');
+      // What a restart does: waits for the interface instead of exiting 4.
+      second = new Daemon(args, lab.dut.ns);
+      await second.waitFor(new RegExp(`afxdp: waiting for ${lab.dut.ifname} to appear`));
+      execFileSync('ip', ['-n', lab.dut.ns, 'link', 'add', lab.dut.ifname, 'type', 'veth', 'peer', 'name', lab.peer.ifname, 'netns', lab.peer.ns]);
+      for (const end of [lab.dut, lab.peer]) {
+        execFileSync('ip', ['-n', end.ns, 'link', 'set', end.ifname, 'address', end.mac, 'up']);
+      }
+      await second.ready();
+      const frames = variedUdpFrames(50, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
+      const res = await peer(lab, { send: frames, capture: true, expect: frames.length });
+      assert.equal(returned(res.captured), frames.length, 'the new interface is served');
+      const r = await second.stop('SIGTERM');
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      await first.kill();
+      await second?.kill();
+    }
+  });
+});
+
 test('link down and up: logged, afxdp_link_up follows, traffic resumes without a restart', async (t) => {
   if (!requirePrivileges(t)) return;
   await withLabAndDir(1, async (lab, dir) => {

@@ -20,6 +20,7 @@ import { catchSignals } from '../../daemon/signals.js';
 import { ReloadQueue } from '../../daemon/reload-queue.js';
 import { watchHandlerFile } from '../../daemon/file-watch.js';
 import { LinkMonitor } from '../../daemon/link-monitor.js';
+import { waitForInterfaces } from '../../daemon/wait-interface.js';
 import { StatusTicker, printTotals } from '../../daemon/status-ticker.js';
 import { steerRuleSet, SteerSyntaxError, type RuleSet } from '../../steer/index.js';
 
@@ -54,6 +55,8 @@ Options:
       --reload-timeout <s>  A reload whose import, setup() or teardown() has not
                             settled by then is abandoned; the old handler keeps
                             running (default 10)
+      --wait-for-interface  At the start, wait for a missing interface instead of
+                            exiting 4 (one deleted while running still exits 4)
       --config <file>       JSON file with any of these options (flags win)
       --watch               Reload the handler when its file changes
       --status-interval <s> Seconds between status log lines when stdout is not
@@ -84,6 +87,7 @@ const RUN_OPTIONS: Options = {
   'stall-timeout': { type: 'string' },
   'max-restarts': { type: 'string' },
   'reload-timeout': { type: 'string' },
+  'wait-for-interface': { type: 'boolean' },
   config: { type: 'string' },
   watch: { type: 'boolean' },
   'status-interval': { type: 'string' },
@@ -113,6 +117,8 @@ export interface RunSettings {
   reloadTimeout: number;
   /** Restarts of one queue within RESTART_WINDOW_MS before the daemon exits. */
   maxRestarts: number;
+  /** Wait for missing interfaces at the start instead of exiting 4. */
+  waitForInterface: boolean;
 }
 
 /** The window of --max-restarts. */
@@ -199,6 +205,7 @@ export function parseRunArgs(argv: string[]): RunSettings | 'help' {
     stallTimeout: secondsOption(p, 'stall-timeout', 1),
     reloadTimeout: secondsOption(p, 'reload-timeout', 10),
     maxRestarts: int(p, 'max-restarts', 3, [0, 1000])!,
+    waitForInterface: flag(p, 'wait-for-interface'),
   };
   const metrics = str(p, 'metrics');
   if (metrics !== undefined) {
@@ -276,6 +283,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const settings = parsed;
   const path = handlerPath(settings.handler);
+  if (settings.waitForInterface && !(await waitForInterfaces(settings.interfaces, (line) => process.stderr.write(`afxdp: ${line}\n`)))) {
+    return ExitCode.Ok; // stopped while waiting
+  }
   resolveTargets(settings);
 
   const tty = process.stdout.isTTY === true && !settings.quiet;
