@@ -92,4 +92,5 @@ export type FromWorker =
   | { type: 'log'; queue: number; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'reloaded'; queue: number; ok: boolean; attempt: number; generation: number; message: string }
   | { type: 'control'; id: number; ok: boolean; result?: unknown; error?: { message: string; code?: string } }
-  | { type: 'stopped'; queue: number };
+  /** The worker's counters as its receive loops ended (the exact totals). */
+  | { type: 'stopped'; queue: number; stats: WorkerStats };

@@ -164,11 +164,16 @@ export class Supervisor {
    * Counters per queue: fresh from each live worker that answers within
    * `ms`, else the last ones it gave (a stalled or restarting worker).
    */
-  async collect(ms = 250): Promise<WorkerStats[]> {
+  async collect(ms = 500): Promise<WorkerStats[]> {
     const slots = [...this.#slots.values()];
     const answers = await Promise.all(slots.map((s) => s.stats(ms)));
     this.fresh = answers.every((a) => a !== null);
     return slots.map((s, i) => answers[i] ?? s.last).filter((s): s is WorkerStats => s !== null).sort((a, b) => a.queue - b.queue);
+  }
+
+  /** The counters each queue's worker gave last (after `stop`: its final ones; a terminated worker's last known). */
+  lastStats(): WorkerStats[] {
+    return [...this.#slots.values()].map((s) => s.last).filter((s): s is WorkerStats => s !== null).sort((a, b) => a.queue - b.queue);
   }
 
   /** A drop-list operation; one live worker carries it out (the list belongs to the interface). */

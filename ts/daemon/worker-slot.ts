@@ -82,6 +82,7 @@ export class WorkerSlot {
           break;
         case 'stopped':
           this.stopping = true;
+          this.last = msg.stats;
           break;
       }
     });

@@ -10,7 +10,7 @@ import { CliError, describeError, oneLine, ExitCode } from '../cli/exit-codes.js
 import { loadHandlerModule, type HandlerModule } from '../handler/module.js';
 import type { HandlerContext } from '../handler/context.js';
 import { DeadlineError, within } from './deadline.js';
-import { BATCH_NS_BOUNDS, type BatchTiming, type ControlRequest, type FromWorker, type HandlerStats, type ToWorker, type WorkerConfig } from './protocol.js';
+import { BATCH_NS_BOUNDS, type BatchTiming, type ControlRequest, type FromWorker, type HandlerStats, type ToWorker, type WorkerConfig, type WorkerStats } from './protocol.js';
 
 const config = workerData as WorkerConfig;
 const port0 = parentPort!;
@@ -120,9 +120,23 @@ function context(generation: number): HandlerContext {
   };
 }
 
-async function closeAll(): Promise<void> {
+/** The counters of the open ports and the handler, now. */
+function snapshot(): WorkerStats {
+  const portStats = [];
+  const batches = [];
+  for (const p of ports) {
+    if (p.closed) continue;
+    portStats.push(p.stats());
+    batches.push(batchTiming(p));
+  }
+  return { queue, ports: portStats, batches, handler: { ...stats } };
+}
+
+/** Stop the receive loops; resolves with the counters as they end (before the ports close). */
+async function closeAll(): Promise<WorkerStats> {
   controller.abort();
   await Promise.allSettled(runs);
+  const final = snapshot();
   // The ports sharing a UMEM close in reverse order: the owner last.
   for (const p of [...ports].reverse()) {
     try {
@@ -131,6 +145,7 @@ async function closeAll(): Promise<void> {
       log('error', `closing ${p.interface}/${p.queue}: ${describeError(err).message}`);
     }
   }
+  return final;
 }
 
 async function fatal(err: unknown): Promise<void> {
@@ -233,13 +248,13 @@ async function reload(attempt: number): Promise<void> {
 
 async function stop(): Promise<void> {
   clearInterval(heartbeat);
-  await closeAll();
+  const final = await closeAll();
   try {
     await within(current?.teardown?.(), config.reloadTimeoutMs, 'teardown()');
   } catch (err) {
     log('warn', err instanceof DeadlineError ? `${err.message}; abandoned` : `teardown() threw: ${errorText(err)}`);
   }
-  post({ type: 'stopped', queue });
+  post({ type: 'stopped', queue, stats: final });
   port0.close();
 }
 
@@ -260,17 +275,9 @@ function control(request: ControlRequest): unknown {
 
 port0.on('message', (msg: ToWorker) => {
   switch (msg.type) {
-    case 'stats': {
-      const portStats = [];
-      const batches = [];
-      for (const p of ports) {
-        if (p.closed) continue;
-        portStats.push(p.stats());
-        batches.push(batchTiming(p));
-      }
-      post({ type: 'stats', id: msg.id, stats: { queue, ports: portStats, batches, handler: { ...stats } } });
+    case 'stats':
+      post({ type: 'stats', id: msg.id, stats: snapshot() });
       break;
-    }
     case 'control': {
       try {
         post({ type: 'control', id: msg.id, ok: true, result: control(msg.request) });

@@ -405,7 +405,6 @@ export async function runCommand(argv: string[]): Promise<number> {
       log('a worker was not running at the stop (stalled or crashed, not restarted)');
       code = ExitCode.Failure;
     }
-    const last = started ? await supervisor.collect() : [];
     if (control) await closeControl(control.server, control.path);
     const terminated = await supervisor.stop();
     for (const q of terminated) log(`the worker for queue ${q} did not stop within 0.5 s (a stuck handler?): terminated`);
@@ -416,7 +415,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       await new Promise((r) => server!.close(r));
     }
     block?.release();
-    if (!settings.quiet && started) printTotals(last);
+    // Each worker's counters as its loops ended; a terminated one's last known.
+    if (!settings.quiet && started) printTotals(supervisor.lastStats());
     supervisor.lifecycle.to('stopped');
     if (started) log(code === 0 ? 'stopped' : `stopped (exit ${code})`);
     return code;
