@@ -92,7 +92,7 @@ impl LinkWatch {
     }
 
     fn request_dump(&self) -> Result<()> {
-        let mut req = vec![0u8; NLMSG_HDRLEN + IFINFOMSG_LEN];
+        let mut req = [0u8; NLMSG_HDRLEN + IFINFOMSG_LEN];
         let len = req.len() as u32;
         req[0..4].copy_from_slice(&len.to_ne_bytes());
         req[4..6].copy_from_slice(&RTM_GETLINK.to_ne_bytes());

@@ -145,7 +145,7 @@ interface ProbeOutcome {
  * the process).
  */
 function probeOnce(ifname: string, mode: 'native' | 'auto', zeroCopy: 'on' | 'auto', frameSize: number): ProbeOutcome {
-  const bin = fileURLToPath(new URL('../../bin/afxdp.js', import.meta.url));
+  const bin = fileURLToPath(new URL('../../../bin/afxdp.js', import.meta.url));
   const r = spawnSync(process.execPath, [bin, 'doctor', '--probe-internal', JSON.stringify({ ifname, mode, zeroCopy, frameSize })], { encoding: 'utf8', timeout: 30_000 });
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as ProbeOutcome;

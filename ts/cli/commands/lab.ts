@@ -46,7 +46,7 @@ const OPTIONS: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const binPath = fileURLToPath(new URL('../../../bin/afxdp.js', import.meta.url));
 
 /** The Lab class, loaded when a lab command needs it. */
