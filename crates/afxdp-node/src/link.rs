@@ -3,9 +3,10 @@
 //! never blocks, so it needs no thread or libuv pool slot of its own.
 
 use afxdp_core::link_watch::{LinkEvent, LinkWatch};
+use napi::bindgen_prelude::Env;
 use napi_derive::napi;
 
-use crate::errors::to_js;
+use crate::errors::OrThrow;
 
 #[napi(object)]
 pub struct NativeLinkEvent {
@@ -38,19 +39,19 @@ pub struct NativeLinkWatch {
 #[napi]
 impl NativeLinkWatch {
     #[napi(constructor)]
-    pub fn new() -> napi::Result<Self, String> {
+    pub fn new(env: &Env) -> napi::Result<Self> {
         Ok(NativeLinkWatch {
-            inner: Some(LinkWatch::open().map_err(to_js)?),
+            inner: Some(LinkWatch::open().or_throw(env)?),
         })
     }
 
     /// Events since the last call; empty once closed.
     #[napi]
-    pub fn drain(&mut self) -> napi::Result<Vec<NativeLinkEvent>, String> {
+    pub fn drain(&mut self, env: &Env) -> napi::Result<Vec<NativeLinkEvent>> {
         match self.inner.as_mut() {
             Some(w) => Ok(w
                 .drain()
-                .map_err(to_js)?
+                .or_throw(env)?
                 .into_iter()
                 .map(NativeLinkEvent::from)
                 .collect()),
