@@ -26,6 +26,16 @@ export function privilegeProblem(): string | null {
   return null;
 }
 
+/**
+ * Command prefix that runs the rest of the command line with no
+ * capabilities at all, still as uid 0: what an unprivileged user gets from
+ * the kernel (the checks are on capabilities, never on the uid), while the
+ * process can still read a checkout under a 0700 directory such as /root.
+ * The bounding set is emptied too, so exec'ing a binary as root does not
+ * grant them back.
+ */
+export const NO_CAPABILITIES = ['setpriv', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all'];
+
 let cachedProblem: string | null | undefined;
 
 /** Skip (locally) or fail (CI=true) when privileged tests cannot run. */

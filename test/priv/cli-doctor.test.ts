@@ -51,7 +51,7 @@ test('doctor exits as run would: busy 5, missing 4, MTU too large 7, no privileg
     assert.match(mtu.stdout, /MTU 3900 .* do not fit/);
     lab.exec(lab.dut, 'ip', ['link', 'set', 'dev', lab.dut.ifname, 'mtu', '1500']);
 
-    const nobody = await runCli(['doctor', '-i', lab.dut.ifname, '--no-probe'], { ns: lab.dut.ns, asUser: 65534 });
+    const nobody = await runCli(['doctor', '-i', lab.dut.ifname, '--no-probe'], { ns: lab.dut.ns, unprivileged: true });
     assert.equal(nobody.code, 6, nobody.stdout);
     assert.match(nobody.stdout, /missing CAP_NET_ADMIN/);
   });

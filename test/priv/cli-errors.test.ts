@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requirePrivileges } from '../helpers/priv.js';
 import { Daemon, runCli, withLabAndDir, type CliResult } from './cli-support.js';
@@ -108,8 +108,7 @@ test('without root or capabilities exits 6', async (t) => {
   await withLabAndDir(1, async (lab, dir) => {
     const h = join(dir, 'h.mts');
     writeFileSync(h, DROP_ALL);
-    chmodSync(dir, 0o755); // readable by nobody
-    const r = await runCli(['run', h, '-i', lab.dut.ifname], { ns: lab.dut.ns, asUser: 65534 });
+    const r = await runCli(['run', h, '-i', lab.dut.ifname], { ns: lab.dut.ns, unprivileged: true });
     assertFailure(r, 6, /CAP_NET_ADMIN/, lab);
   });
 });

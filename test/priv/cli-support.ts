@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Lab } from '../../ts/index.js';
+import { NO_CAPABILITIES } from '../helpers/priv.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -19,16 +20,14 @@ export interface CliResult {
   stderr: string;
 }
 
-function command(args: string[], ns?: string, asUser?: number): [string, string[]] {
-  const node = asUser === undefined
-    ? [process.execPath, bin, ...args]
-    : ['setpriv', `--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups', '--inh-caps=-all', process.execPath, bin, ...args];
+function command(args: string[], ns?: string, unprivileged?: boolean, binPath = bin): [string, string[]] {
+  const node = unprivileged ? [...NO_CAPABILITIES, process.execPath, binPath, ...args] : [process.execPath, binPath, ...args];
   return ns ? ['ip', ['netns', 'exec', ns, ...node]] : [node[0]!, node.slice(1)];
 }
 
 /** Run `afxdp args...` (inside namespace `ns` if given) to completion. */
-export function runCli(args: string[], options: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; asUser?: number } = {}): Promise<CliResult> {
-  const [cmd, argv] = command(args, options.ns, options.asUser);
+export function runCli(args: string[], options: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; unprivileged?: boolean } = {}): Promise<CliResult> {
+  const [cmd, argv] = command(args, options.ns, options.unprivileged);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, {
       cwd: repoRoot,
@@ -56,9 +55,10 @@ export class Daemon {
   readonly done: Promise<CliResult>;
   #waiters: Array<() => void> = [];
 
-  constructor(args: string[], ns: string, env: NodeJS.ProcessEnv = {}) {
-    const [cmd, argv] = command(args, ns);
-    this.child = spawn(cmd, argv, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `binPath`/`cwd`: another copy of the command (an installed package) and where to run it. */
+  constructor(args: string[], ns: string, env: NodeJS.ProcessEnv = {}, binPath = bin, cwd = repoRoot) {
+    const [cmd, argv] = command(args, ns, false, binPath);
+    this.child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const wake = () => {
       for (const w of this.#waiters.splice(0)) w();
     };

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { open, type Lab } from '../../ts/index.js';
-import { requirePrivileges, until, withLab } from '../helpers/priv.js';
+import { NO_CAPABILITIES, requirePrivileges, until, withLab } from '../helpers/priv.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
@@ -29,7 +29,7 @@ function childOpen(lab: Lab, options: object, extra: { stay?: boolean; unprivile
   const node = [process.execPath, '--import', 'tsx', join(fixtures, 'open-port.ts'), JSON.stringify(options)];
   if (extra.stay) node.push('stay');
   const drop = extra.unprivileged
-    ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all']
+    ? NO_CAPABILITIES
     : [];
   return spawn('ip', ['netns', 'exec', lab.dut.ns, ...drop, ...node], { stdio: ['ignore', 'pipe', 'inherit'] });
 }

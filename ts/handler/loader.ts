@@ -1,7 +1,15 @@
 /**
- * Loading TypeScript with no build step, in the main thread and in every
- * worker: tsx's loader plus an alias so handler files resolve 'afxdp' to
- * this very library.
+ * Making a user's handler module importable, in the main thread and in every
+ * worker: an alias so handler files resolve 'afxdp' to this very library,
+ * and tsx only when the handler is TypeScript. The command itself runs
+ * compiled JavaScript (dist/), so a daemon running a .js handler never loads
+ * a compiler (tsx's esbuild service is a child process).
+ *
+ * Node's own type stripping (Node >= 22.6) was considered: it rejects enums,
+ * parameter properties and namespaces and does not map `./x.js` imports to
+ * `./x.ts`, which handlers written for tsc use, so a fallback to tsx would be
+ * needed anyway; tsx is used for every TypeScript handler until that path
+ * can be tested (CI runs Node 20).
  */
 import { register as registerHooks } from 'node:module';
 
@@ -15,8 +23,14 @@ export const aliases: Record<string, string> = {
   'afxdp/packet': new URL(`../packet/index${ext}`, here).href,
 };
 
-let tsxRegistered = false;
+// Running from sources means tsx is already loading this very file.
+let tsxRegistered = fromSource;
 let aliasRegistered = false;
+
+/** A path whose module needs a TypeScript loader. */
+export function isTypeScript(path: string): boolean {
+  return /\.[cm]?ts$/.test(path);
+}
 
 /** Register tsx on this thread (idempotent). */
 export async function registerTsx(): Promise<void> {
@@ -33,35 +47,29 @@ export function registerAlias(): void {
   registerHooks(new URL('./alias-hooks.mjs', here).href, { data: { aliases } });
 }
 
-/** @internal The worker bootstrap registered tsx before this module loaded. */
-export function markTsxRegistered(): void {
-  tsxRegistered = true;
-}
-
-/** Register tsx and the 'afxdp' alias on this thread. */
-export async function registerLoaders(): Promise<void> {
-  await registerTsx();
+/**
+ * Make the handler at `path` importable on this thread: tsx first when it is
+ * TypeScript (the alias hook, registered after it, runs first and hands the
+ * aliased URL down to tsx), then the alias.
+ */
+export async function prepareHandlerLoading(path: string): Promise<void> {
+  if (isTypeScript(path)) await registerTsx();
   registerAlias();
 }
 
 /**
- * Source of a worker's entry (run with `eval: true`): registers the loaders
- * in the worker, then imports `entry`.
+ * Source of a worker's entry (run with `eval: true`): imports `entry`, after
+ * registering tsx when the entry itself is TypeScript (running from
+ * sources). The handler's own loaders are registered by loadHandlerModule.
  */
 export function workerBootstrap(entry: URL): string {
-  const bootstrap = new URL(`./loader${ext}`, here).href;
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  // tsx first, so that loader.ts itself can load when running from source.
   // An eval'd worker is a script (no top-level await): an async IIFE whose
   // failure surfaces as the worker's 'error' event.
-  return [
-    '(async () => {',
-    `  const tsx = await import(${JSON.stringify(tsxApi)});`,
-    '  tsx.register();',
-    `  const b = await import(${JSON.stringify(bootstrap)});`,
-    '  b.markTsxRegistered();',
-    '  b.registerAlias();',
-    `  await import(${JSON.stringify(entry.href)});`,
-    '})().catch((err) => { process.nextTick(() => { throw err; }); });',
-  ].join('\n');
+  const lines = ['(async () => {'];
+  if (entry.pathname.endsWith('.ts')) {
+    lines.push(`  (await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();`);
+  }
+  lines.push(`  await import(${JSON.stringify(entry.href)});`);
+  lines.push('})().catch((err) => { process.nextTick(() => { throw err; }); });');
+  return lines.join('\n');
 }

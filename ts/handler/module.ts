@@ -8,6 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler } from '../port.js';
 import { AfxdpError } from '../errors.js';
+import { prepareHandlerLoading } from './loader.js';
 
 /** A handler module that cannot be used: missing, failing to load, or with the wrong exports. */
 export class HandlerLoadError extends AfxdpError {
@@ -59,6 +60,7 @@ export async function loadHandlerModule<Ctx = unknown>(path: string, generation 
   url.searchParams.set('afxdp-handler', String(generation));
   let mod: Record<string, unknown>;
   try {
+    await prepareHandlerLoading(path);
     mod = (await import(url.href)) as Record<string, unknown>;
   } catch (err) {
     const e = err as Error;
