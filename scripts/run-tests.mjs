@@ -1,15 +1,22 @@
 #!/usr/bin/env node
-// Runs one test tier with node's test runner: every *.test.ts under
+// Runs test tiers with node's test runner: every *.test.ts under
 // test/<tier>/ (recursively), one file at a time (privileged tests share
 // the kernel's XDP state; running them in parallel would only add noise).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const tiers = process.argv.slice(2);
+const args = process.argv.slice(2);
+const tiers = args.filter((a) => !a.startsWith('--'));
 if (tiers.length === 0) {
-  console.error('usage: run-tests.mjs <tier>... (unit, priv)');
+  console.error('usage: run-tests.mjs [--no-build] <tier>... (unit, priv, package)');
   process.exit(2);
+}
+// The CLI under test runs compiled code (dist/, the addon): bring them up to
+// date first; scripts/build.mjs rebuilds only what changed.
+if (!args.includes('--no-build')) {
+  const build = spawnSync(process.execPath, [join('scripts', 'build.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
 function findTests(dir) {

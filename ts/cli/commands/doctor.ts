@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { flag, int, interfaceExists, parse, rxQueueCount, str, type Options } from '../args.js';
 import { ExitCode, describeError, exitCodeFor, usageError } from '../exit-codes.js';
+import { loadBinding, nativePackageName } from '../../native.js';
 
 export const DOCTOR_HELP = `Usage: afxdp doctor --interface <name> [options]
 
@@ -202,6 +203,14 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
   // Kernel.
   if (kernelAtLeast(kernel, 5, 9)) add({ name: 'kernel', status: 'ok', detail: `Linux ${kernel}: AF_XDP with need_wakeup, XDP attach by bpf_link` });
   else add({ name: 'kernel', status: 'fail', detail: `Linux ${kernel}: afxdp needs 5.9 or later (XDP bpf_link)`, fix: 'upgrade the kernel', exitCode: ExitCode.Unsupported });
+
+  // The native addon (a platform package; absent with --omit=optional or on other targets).
+  try {
+    loadBinding();
+    add({ name: 'native', status: 'ok', detail: `addon loaded (${nativePackageName()} or a local build)` });
+  } catch (err) {
+    add({ name: 'native', status: 'fail', detail: (err as Error).message, fix: `npm install ${nativePackageName()}`, exitCode: ExitCode.Failure });
+  }
 
   // Privileges.
   const caps = capabilities();
