@@ -1,6 +1,7 @@
 /** Every example handler, offline with runHandler (the live runs are in test/priv/cli-*.test.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { runHandler } from '../../ts/replay.js';
 import type { Handler } from '../../ts/port.js';
 import { udpFrame } from '../helpers/frames.js';
@@ -167,4 +168,12 @@ test('l4-balancer allocates nothing per packet (control: a handler that does)', 
   assert.equal(balancer.counts.backends.reduce((a, b) => a + b, 0), PACKETS, 'every packet was balanced');
   assert.ok(control.allocated > 8 * PACKETS, `the measure sees allocation: ${control.allocated} bytes`);
   assert.ok(lb.allocated < PACKETS / 10, `${lb.allocated} bytes over ${PACKETS} packets (${lb.gcCount} GCs)`);
+});
+
+test('examples/reflector.test.ts (the runHandler unit-test example) passes', () => {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT; // a nested run reports as a top-level one
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', 'examples/reflector.test.ts'], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /# pass 2\n/);
 });
