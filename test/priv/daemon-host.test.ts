@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peer, requirePrivileges } from '../helpers/priv.js';
@@ -157,13 +157,18 @@ test('a non-root client meeting a stale state file of a dead daemon: exit 6 with
   const stateDir = mkdtempSync(join(tmpdir(), 'afxdp-state-'));
   try {
     chmodSync(stateDir, 0o755);
+    // Owned by another user: a client without CAP_DAC_OVERRIDE (root with
+    // every capability dropped, as a non-root user would be) cannot remove
+    // files in it. (The client runs as uid 0 so that it can read a checkout
+    // under a 0700 directory.)
+    chownSync(stateDir, 65534, 65534);
     // A pid that is certainly dead: a process that has exited.
     const pid = spawnSync('true').pid!;
     const stale = join(stateDir, `${pid}.json`);
     writeFileSync(stale, JSON.stringify({ pid, interfaces: ['afx0'], queues: [0], netns: 'net:[1]' }));
     writeFileSync(join(stateDir, `${pid}.sock`), '');
     const env = { AFXDP_STATE_DIR: stateDir };
-    const r = await runCli(['block', '198.51.100.0/24', '--pid', String(pid)], { env, asUser: 65534 });
+    const r = await runCli(['block', '198.51.100.0/24', '--pid', String(pid)], { env, unprivileged: true });
     assert.equal(r.code, 6, r.stderr);
     assert.match(r.stderr, new RegExp(`no afxdp daemon with pid ${pid} is running.*run afxdp as root`));
     assert.doesNotMatch(r.stderr, /EACCES|\n\s+at /, 'a message, not a stack');
