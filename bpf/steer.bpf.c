@@ -9,6 +9,8 @@
  * Steering falls back to pass when no socket is bound on the queue.
  * Frames whose headers are truncated or malformed skip 2 and 3 and go to the
  * kernel, so nothing is ever steered on the strength of garbage.
+ * Field meanings follow libpcap where the expression language borrows its
+ * words (docs/cli.md lists where --steer differs from tcpdump, and why).
  *
  * User space (crates/afxdp-core/src/bpf/) owns the maps and recognises this
  * program on an interface by its name, afxdp_steer.
@@ -124,6 +126,7 @@ struct facts {
 	__u8 proto;		/* L4 protocol, valid when ipver != 0 */
 	__u8 has_ports;		/* TCP/UDP/SCTP/UDP-Lite header present (first fragment) */
 	__u8 malformed;
+	__u8 arp;		/* ARP/RARP: src/dst hold its IPv4 sender/target addresses */
 	__u16 sport;
 	__u16 dport;
 	__u8 src[16];		/* IPv4: first 4 bytes */
@@ -242,6 +245,27 @@ static __always_inline void parse_ipv6(struct facts *f, void *data, void *end, _
 	parse_ports(f, data + off, end);
 }
 
+/*
+ * ARP and RARP carry IPv4 addresses that libpcap's `host`/`net` match (at
+ * offsets 14 and 24 of the ARP header, whatever its hardware type says).
+ */
+static __always_inline void parse_arp(struct facts *f, __u8 *arp, void *end)
+{
+	if ((void *)(arp + 28) > end) {
+		f->malformed = 1;
+		return;
+	}
+	f->arp = 1;
+	__builtin_memcpy(f->src, arp + 14, 4);
+	__builtin_memcpy(f->dst, arp + 24, 4);
+}
+
+static __always_inline int is_vlan_tpid(__u16 ethertype)
+{
+	/* 802.1Q, 802.1ad, and the pre-standard QinQ 0x9100 libpcap knows too. */
+	return ethertype == ETH_P_8021Q || ethertype == ETH_P_8021AD || ethertype == 0x9100;
+}
+
 static __always_inline void parse(struct facts *f, void *data, void *end)
 {
 	struct ethhdr *eth = data;
@@ -257,7 +281,7 @@ static __always_inline void parse(struct facts *f, void *data, void *end)
 	for (i = 0; i < 2; i++) {
 		struct vlan_hdr *vh;
 
-		if (f->ethertype != ETH_P_8021Q && f->ethertype != ETH_P_8021AD)
+		if (!is_vlan_tpid(f->ethertype))
 			break;
 		vh = data + off;
 		if ((void *)(vh + 1) > end) {
@@ -294,6 +318,11 @@ static __always_inline void parse(struct facts *f, void *data, void *end)
 		parse_ports(f, (void *)ip + ihl, end);
 	} else if (f->ethertype == ETH_P_IPV6) {
 		parse_ipv6(f, data, end, off);
+	} else if (f->ethertype == ETH_P_ARP || f->ethertype == ETH_P_RARP) {
+		/* The bound lets the verifier check the offsets. */
+		if (off > 22)
+			return;
+		parse_arp(f, data + off, end);
 	}
 }
 
@@ -364,7 +393,7 @@ static __always_inline __u64 addr_bits(struct facts *f, __u32 which, const __u8 
 {
 	__u64 *bits;
 
-	if (f->ipver == 4) {
+	if (f->ipver == 4 || f->arp) {
 		struct afxdp_set_key4 k = { .prefixlen = 64, .table = which };
 
 		__builtin_memcpy(k.addr, addr, 4);
@@ -412,6 +441,7 @@ static __always_inline int eval_rules(struct facts *f, __u32 table, __u32 *slot)
 	struct afxdp_ruleset *rs = bpf_map_lookup_elem(&afxdp_rulesets, &table);
 	__u32 base = table * AFXDP_FIELD_TABLE, needs, term, rule;
 	__u64 bits;
+	int ports;
 
 	*slot = table * AFXDP_RULE_SLOTS + AFXDP_MAX_RULES;
 	if (!rs)
@@ -430,10 +460,12 @@ static __always_inline int eval_rules(struct facts *f, __u32 table, __u32 *slot)
 		bits &= rs->ipver[f->ipver == 4 ? 1 : f->ipver == 6 ? 2 : 0];
 	if (needs & AFXDP_F_PROTO)
 		bits &= f->ipver ? field_bits(base + AFXDP_FB_PROTO + f->proto) : rs->proto_none;
+	/* Ports mean TCP, UDP and SCTP ports, as in libpcap (not UDP-Lite's). */
+	ports = f->has_ports && f->proto != IPPROTO_UDPLITE;
 	if (needs & AFXDP_F_SPORT)
-		bits &= f->has_ports ? field_bits(base + AFXDP_FB_SPORT + f->sport) : rs->sport_none;
+		bits &= ports ? field_bits(base + AFXDP_FB_SPORT + f->sport) : rs->sport_none;
 	if (needs & AFXDP_F_DPORT)
-		bits &= f->has_ports ? field_bits(base + AFXDP_FB_DPORT + f->dport) : rs->dport_none;
+		bits &= ports ? field_bits(base + AFXDP_FB_DPORT + f->dport) : rs->dport_none;
 	/* The tries last: they cost most, and often nothing is left to match. */
 	if (bits && (needs & AFXDP_F_SRC))
 		bits &= addr_bits(f, table * 2, f->src, rs->src_miss);
@@ -467,7 +499,7 @@ int afxdp_steer(struct xdp_md *ctx)
 	__u32 zero = 0, flags = 0, gen, slot;
 	struct afxdp_config *cfg;
 	struct afxdp_counters *c;
-	int action, i;
+	int action;
 	long ret;
 
 	c = bpf_map_lookup_elem(&afxdp_counters, &zero);
@@ -498,22 +530,16 @@ int afxdp_steer(struct xdp_md *ctx)
 	}
 
 	/*
-	 * Seqlock over the double-buffered rule tables: if user space switched
-	 * tables while we evaluated, the table we read may have been rewritten
-	 * under us, so evaluate again on the new one.
+	 * Double-buffered rule tables: gen's low bit names the table in force.
+	 * One read is enough, with no retry and no barrier, because user space
+	 * (Control::set_rules in crates/afxdp-core/src/bpf/control.rs) waits
+	 * for an RCU grace period before it rewrites the table we may be
+	 * reading (so no run of this program still reads it), and another
+	 * before it switches gen (so every run that sees the new gen also sees
+	 * the whole new table). A frame is classified by exactly one rule set.
 	 */
-	action = AFXDP_ACT_PASS;
-	slot = AFXDP_MAX_RULES;
 	gen = cfg ? *(volatile __u32 *)&cfg->gen : 0;
-	for (i = 0; i < 2; i++) {
-		__u32 now;
-
-		action = eval_rules(&f, gen & 1, &slot);
-		now = cfg ? *(volatile __u32 *)&cfg->gen : 0;
-		if (now == gen)
-			break;
-		gen = now;
-	}
+	action = eval_rules(&f, gen & 1, &slot);
 	count_rule(slot, len);
 
 	if (action == AFXDP_ACT_DROP)

@@ -6,7 +6,8 @@
  */
 import { native } from './errors.js';
 import type { NativeUmem } from './native.js';
-import { steerRuleSet, type RuleSet, type SteerAction } from './steer/index.js';
+import { binding } from './native.js';
+import { reachabilityWarnings, steerRuleSet, type RuleSet, type SteerAction } from './steer/index.js';
 
 export interface RuleCounter {
   /** Position of the rule in the set; -1 for the default action. */
@@ -22,6 +23,21 @@ export type SteerSpec = RuleSet | string;
 
 export function toRuleSet(spec: SteerSpec): RuleSet {
   return typeof spec === 'string' ? steerRuleSet(spec) : spec;
+}
+
+/** What the steering program would do with each frame: see {@link steerTestRun}. */
+export type FrameVerdict = SteerAction;
+
+/**
+ * Runs the real steering program, loaded but attached to no interface,
+ * over `frames` with `spec` in force (BPF_PROG_RUN) and returns what it
+ * would do with each. For checking a rule set against a capture before
+ * deploying it. Needs CAP_BPF and CAP_NET_ADMIN; touches no interface.
+ */
+export function steerTestRun(spec: SteerSpec, frames: readonly Uint8Array[]): FrameVerdict[] {
+  const lengths = Uint32Array.from(frames, (f) => f.length);
+  const bytes = Buffer.concat(frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.length)));
+  return native(() => binding.steerTestRun(JSON.stringify(toRuleSet(spec)), bytes, lengths)) as FrameVerdict[];
 }
 
 /** `port.rules`: read and change the interface's steering rules at runtime. */
@@ -41,12 +57,19 @@ export class PortRules {
   }
 
   /**
-   * Replace the rule set, atomically for packets in flight. Rule counters
-   * restart at zero.
+   * Replace the rule set, atomically for packets in flight: each frame is
+   * classified by the old set or by the new one, never a mixture (so a call
+   * takes a few milliseconds). Rule counters restart at zero. A set that
+   * would steer or drop ARP or IPv6 neighbour discovery is installed, with
+   * a process warning (code AFXDP_STEER_REACHABILITY) saying how to fix it.
    */
   set(spec: SteerSpec): void {
-    const json = JSON.stringify(toRuleSet(spec));
+    const rules = toRuleSet(spec);
+    const json = JSON.stringify(rules);
     native(() => this.#umem.setRules(this.#port, json));
+    for (const w of reachabilityWarnings(rules, typeof spec === 'string' ? spec : undefined)) {
+      process.emitWarning(w.message, { code: 'AFXDP_STEER_REACHABILITY' });
+    }
   }
 
   /** Packets and bytes each rule (and the default, rule -1) decided since the last `set`. */

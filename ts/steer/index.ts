@@ -4,3 +4,4 @@
  */
 export * from './rules.js';
 export * from './parse.js';
+export * from './reach.js';

@@ -15,6 +15,9 @@
  * `ip6 proto`); `ether proto N|name`; `vlan [id]`; `ip`, `ip6`, `arp`,
  * `tcp`, `udp`, `sctp`, `icmp`, `icmp6`. As in tcpdump, a bare id after
  * `and`/`or` reuses the previous primitive's qualifiers: `port 53 or 853`.
+ * Words mean what libpcap means: `host`/`net` also match the addresses of
+ * ARP and RARP frames (`ip host A` does not), `port` is a TCP, UDP or SCTP
+ * port. docs/cli.md lists where `--steer` still differs from tcpdump.
  *
  * Errors are SteerSyntaxError with the offending token's position and a
  * caret under it.
@@ -57,8 +60,10 @@ const PROTO_WORDS: Record<string, Match> = {
   tcp: { kind: 'proto', value: 6 },
   udp: { kind: 'proto', value: 17 },
   sctp: { kind: 'proto', value: 132 },
-  icmp: { kind: 'proto', value: 1 },
-  icmp6: { kind: 'proto', value: 58 },
+  // As in libpcap: ICMP is IPv4's protocol 1, ICMPv6 IPv6's 58 (a bare
+  // protocol number would also take IPv6 with next header 1, and so on).
+  icmp: { kind: 'and', of: [{ kind: 'ip', version: 4 }, { kind: 'proto', value: 1 }] },
+  icmp6: { kind: 'and', of: [{ kind: 'ip', version: 6 }, { kind: 'proto', value: 58 }] },
 };
 const KEYWORDS = new Set([
   'and', 'or', 'not', 'host', 'net', 'port', 'portrange', 'src', 'dst', 'proto', 'ether', 'vlan', 'mask',
@@ -214,7 +219,7 @@ class Parser {
     if (proto && (type === 'port' || type === 'portrange') && proto.kind === 'ip') {
       this.fail(typeTok, `'${word} ${type}' mixes a network protocol with ports; use tcp, udp or sctp`);
     }
-    if (proto && (type === 'host' || type === 'net') && proto.kind === 'proto') {
+    if (proto && (type === 'host' || type === 'net') && (proto.kind === 'proto' || word === 'icmp' || word === 'icmp6')) {
       this.fail(typeTok, `'${word} ${type}' mixes a transport protocol with addresses; use 'ip' or 'ip6'`);
     }
     const q: Qualifiers = { type };

@@ -22,9 +22,12 @@ export type Match =
   | { kind: 'ip'; version: 4 | 6 }
   /** L4 protocol number (after IPv6 extension headers). */
   | { kind: 'proto'; value: number }
-  /** Address in any of the prefixes ("198.51.100.0/24", "2001:db8::/32", or a host address). */
+  /**
+   * Address in any of the prefixes ("198.51.100.0/24", "2001:db8::/32", or a
+   * host address). Also ARP/RARP sender and target addresses, as libpcap's `host`.
+   */
   | { kind: 'net'; dir: Direction; prefixes: string[] }
-  /** TCP/UDP/SCTP/UDP-Lite port in [from, to]; never true for a non-first fragment. */
+  /** TCP/UDP/SCTP port in [from, to] (not UDP-Lite, as in libpcap); never true for a non-first fragment. */
   | { kind: 'port'; dir: Direction; from: number; to: number }
   | { kind: 'not'; of: Match }
   | { kind: 'and'; of: Match[] }

@@ -181,3 +181,36 @@ impl NativeUmem {
         self.group.steering(port as usize).or_throw(env)?.clear_offloads().or_throw(env)
     }
 }
+
+/// Runs the real steering program, loaded but attached nowhere, over
+/// frames (BPF_PROG_RUN) with `rules_json` in force, and returns what it
+/// did with each: "steer", "pass" or "drop". `frames` holds the frames back
+/// to back, `lengths` their sizes. For checking rule sets against captures
+/// (and the libpcap conformance test); needs CAP_BPF and CAP_NET_ADMIN.
+#[napi]
+pub fn steer_test_run(rules_json: String, frames: &[u8], lengths: &[u32]) -> napi::Result<Vec<String>, String> {
+    let rules = RuleSet::from_json(&rules_json).map_err(to_js)?;
+    let program = afxdp_core::bpf::Steering::load_unattached().map_err(to_js)?;
+    program.set_rules(&rules).map_err(to_js)?;
+    let mut out = Vec::with_capacity(lengths.len());
+    let mut at = 0usize;
+    for &len in lengths {
+        let end = at + len as usize;
+        let frame = frames
+            .get(at..end)
+            .ok_or_else(|| invalid_option("the frame lengths add up to more than the bytes given".into()))?;
+        at = end;
+        // No AF_XDP socket is bound, so a steered frame comes back as a
+        // pass with the no_socket counter raised.
+        let before = program.counters().map_err(to_js)?.no_socket;
+        let action = program.test_run(frame).map_err(to_js)?;
+        let after = program.counters().map_err(to_js)?.no_socket;
+        out.push(match action {
+            1 => "drop",
+            _ if after > before => "steer",
+            _ => "pass",
+        }
+        .to_string());
+    }
+    Ok(out)
+}

@@ -21,8 +21,10 @@ test('the issue example: udp dst port 53', () => {
 
 test('protocols, versions, ethertypes and VLANs', () => {
   assert.deepEqual(parseSteer('tcp'), tcp);
-  assert.deepEqual(parseSteer('icmp'), { kind: 'proto', value: 1 });
-  assert.deepEqual(parseSteer('icmp6'), { kind: 'proto', value: 58 });
+  // As in libpcap, icmp is IPv4's protocol 1 and icmp6 IPv6's 58 (issue 15).
+  assert.deepEqual(parseSteer('icmp'), { kind: 'and', of: [{ kind: 'ip', version: 4 }, { kind: 'proto', value: 1 }] });
+  assert.deepEqual(parseSteer('icmp6'), { kind: 'and', of: [{ kind: 'ip', version: 6 }, { kind: 'proto', value: 58 }] });
+  assert.throws(() => parseSteer('icmp host 192.0.2.1'), /mixes a transport protocol with addresses/);
   assert.deepEqual(parseSteer('ip'), { kind: 'ip', version: 4 });
   assert.deepEqual(parseSteer('ip6'), { kind: 'ip', version: 6 });
   assert.deepEqual(parseSteer('arp'), { kind: 'ethertype', value: 0x0806 });

@@ -175,6 +175,21 @@ fn is_enoent(e: &aya::maps::MapError) -> bool {
     find_errno(e) == Some(libc::ENOENT)
 }
 
+/// Waits until every run of an XDP (or other non-sleepable BPF) program
+/// that started before the call has finished: an RCU grace period, which
+/// membarrier(MEMBARRIER_CMD_GLOBAL) waits for (kernel/sched/membarrier.c
+/// calls synchronize_rcu()). That command is refused on nohz_full kernels;
+/// there we sleep 50 ms instead, far longer than one run of the program in
+/// softirq, but that is a bound in practice, not a proof.
+fn sys_wait_for_xdp_runs() {
+    const MEMBARRIER_CMD_GLOBAL: libc::c_int = 1;
+    // SAFETY: membarrier takes two integers and touches no memory of ours.
+    let ret = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0 as libc::c_int) };
+    if ret != 0 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn expires_at(ttl: Option<Duration>) -> Result<u64> {
     match ttl {
         None => Ok(0),
@@ -247,14 +262,24 @@ impl Control {
         }
     }
 
-    /// Installs `rules` atomically: the program sees the old rule set or
-    /// the new one, never a mixture (double-buffered tables and a seqlock).
+    /// Installs `rules` atomically: each run of the program classifies a
+    /// frame by the old rule set or by the new one, never a mixture.
+    ///
+    /// Why: the rules live in two tables and `afxdp_config.gen`'s low bit
+    /// names the one in force; the program reads gen once per frame. Every
+    /// run of an XDP program is an RCU read-side critical section (NAPI
+    /// softirq, generic XDP and BPF_PROG_RUN alike), so after a grace
+    /// period (1) no run that read the old gen, whose table we are about to
+    /// rewrite, is still going, and (2) after a second one, between our
+    /// writes and the switch, every run that reads the new gen started
+    /// after the writes were visible everywhere, with no barrier needed in
+    /// the program. The cost is two grace periods per call (milliseconds).
     pub(crate) fn set_rules(&mut self, rules: &RuleSet) -> Result<()> {
         let compiled = compile(rules)?;
         let table = (self.cfg.gen.wrapping_add(1)) & 1;
         let t = table as usize;
-        // The inactive table is ours to rewrite: no packet reads it, and one
-        // that still does will notice the generation change and retry.
+        // (1) The inactive table was in force until the previous switch.
+        sys_wait_for_xdp_runs();
         for (which, prefix) in std::mem::take(&mut self.table_prefixes[t]) {
             let removed = match Self::set_key(&prefix, which) {
                 (Some(k), _) => self.sets4.remove(&k),
@@ -300,8 +325,9 @@ impl Control {
         self.rulesets.set(table, compiled.raw, 0).map_err(map_err("writing a rule table"))?;
         // Our stores to the mapped tables must be done before the switch.
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        // The switch: one aligned 32-bit store the program reads before and
-        // after evaluating.
+        // (2) Runs that started before now cannot see the switch.
+        sys_wait_for_xdp_runs();
+        // The switch: one aligned 32-bit store the program reads once.
         self.cfg.gen = self.cfg.gen.wrapping_add(1);
         self.write_config()?;
         self.installed = rules.clone();

@@ -20,7 +20,8 @@ pub struct Facts {
     pub l4_offset: Option<usize>,
     /// A header is truncated or malformed.
     pub malformed: bool,
-    /// Source and destination address (IPv4 in the first 4 bytes).
+    /// Source and destination address (IPv4 in the first 4 bytes; for ARP
+    /// and RARP, the sender and target protocol addresses).
     pub src: [u8; 16],
     pub dst: [u8; 16],
 }
@@ -50,7 +51,7 @@ fn parse_into(f: &mut Facts, frame: &[u8]) -> Option<()> {
     f.ethertype = be16(frame, 12)?;
     let mut off = 14;
     for _ in 0..2 {
-        if f.ethertype != 0x8100 && f.ethertype != 0x88a8 {
+        if !matches!(f.ethertype, 0x8100 | 0x88a8 | 0x9100) {
             break;
         }
         let tci = be16(frame, off)?;
@@ -107,6 +108,14 @@ fn parse_into(f: &mut Facts, frame: &[u8]) -> Option<()> {
             }
             f.proto = next;
             ports(f, frame, off)
+        }
+        0x0806 | 0x8035 => {
+            // ARP/RARP: the program reads the IPv4 addresses at offsets 14
+            // and 24, so a shorter header is malformed there too.
+            let arp = frame.get(off..off + 28)?;
+            f.src[..4].copy_from_slice(&arp[14..18]);
+            f.dst[..4].copy_from_slice(&arp[24..28]);
+            Some(())
         }
         _ => Some(()),
     }
