@@ -6,6 +6,7 @@
  * once at the end instead of per word.
  */
 import { readU16BE, writeU16BE } from './bytes.js';
+import { ipv6ExtLength, ipv6IsExtension } from './ipv6.js';
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
@@ -38,14 +39,73 @@ export function internetChecksum(b: Uint8Array, start: number, end: number, acc 
  * Unfolded sum of the pseudo-header for an upper-layer checksum, read from the
  * IP header at `l3Offset` (version from its first nibble): source, destination,
  * protocol and `l4Length` (RFC 768/793 for IPv4, RFC 8200 8.1 for IPv6).
- * The IPv6 destination used is the one in the header: with a routing header
- * still to be processed the final destination would differ (not handled).
+ * The destination is the final one (see `pseudoHeaderDestination`) when
+ * `l4Offset` is given, else the one in the IP header.
  */
-export function pseudoHeaderSum(b: Uint8Array, l3Offset: number, protocol: number, l4Length: number): number {
+export function pseudoHeaderSum(b: Uint8Array, l3Offset: number, protocol: number, l4Length: number, l4Offset = -1): number {
+  const dst = l4Offset < 0 ? -1 : pseudoHeaderDestination(b, l3Offset, l4Offset);
   if (b[l3Offset] >>> 4 === 4) {
-    return onesSum(b, l3Offset + 12, l3Offset + 20, protocol + l4Length);
+    const acc = onesSum(b, l3Offset + 12, l3Offset + 16, protocol + l4Length);
+    return dst < 0 ? onesSum(b, l3Offset + 16, l3Offset + 20, acc) : onesSum(b, dst, dst + 4, acc);
   }
-  return onesSum(b, l3Offset + 8, l3Offset + 40, protocol + (l4Length >>> 16) + (l4Length & 0xffff));
+  const acc = onesSum(b, l3Offset + 8, l3Offset + 24, protocol + (l4Length >>> 16) + (l4Length & 0xffff));
+  return dst < 0 ? onesSum(b, l3Offset + 24, l3Offset + 40, acc) : onesSum(b, dst, dst + 16, acc);
+}
+
+const IPOPT_END = 0;
+const IPOPT_NOP = 1;
+const IPOPT_LSRR = 131;
+const IPOPT_SSRR = 137;
+const IPV6_ROUTING = 43;
+
+/**
+ * Offset of the address the pseudo-header's destination is (the final
+ * destination, RFC 8200 8.1 and RFC 791): while a source route still has
+ * hops to go, the IP header holds the next hop, not the receiver.
+ *  - IPv4 loose or strict source route option (131, 137) with addresses
+ *    left (pointer within the option): the last address of the option.
+ *  - IPv6 routing header with segments left > 0, before the upper layer:
+ *    type 4 (segment routing, RFC 8754): the first address of the segment
+ *    list (the final segment); types 0 and 2 (RFC 5095, RFC 6275): the last
+ *    address. Other routing types are not understood (header destination).
+ * Otherwise the IP header's destination. `l4Offset` is where the upper-layer
+ * header starts (the walk stops there). The bytes must be a parsed packet's.
+ */
+export function pseudoHeaderDestination(b: Uint8Array, l3Offset: number, l4Offset: number): number {
+  if (b[l3Offset] >>> 4 === 4) {
+    const end = l3Offset + (b[l3Offset] & 15) * 4;
+    let o = l3Offset + 20;
+    while (o < end) {
+      const type = b[o];
+      if (type === IPOPT_END) break;
+      if (type === IPOPT_NOP) {
+        o++;
+        continue;
+      }
+      const len = b[o + 1];
+      if (len < 2 || o + len > end) break; // malformed options: give up on them
+      // Route data: pointer (1-based from the option start) then addresses.
+      if ((type === IPOPT_LSRR || type === IPOPT_SSRR) && len >= 7 && b[o + 2] <= len) {
+        return o + 3 + Math.floor((len - 3) / 4) * 4 - 4;
+      }
+      o += len;
+    }
+    return l3Offset + 16;
+  }
+  let nh = b[l3Offset + 6];
+  let o = l3Offset + 40;
+  while (o + 8 <= l4Offset && ipv6IsExtension(nh)) {
+    if (nh === IPV6_ROUTING && b[o + 3] > 0) {
+      const type = b[o + 2];
+      const addresses = b[o + 1] >>> 1; // length in 8-byte units, 2 per address
+      if (type === 4 && addresses > 0) return o + 8;
+      if ((type === 0 || type === 2) && addresses > 0) return o + 8 + (addresses - 1) * 16;
+    }
+    const len = ipv6ExtLength(b, o, nh);
+    nh = b[o];
+    o += len;
+  }
+  return l3Offset + 24;
 }
 
 /** Offset of the checksum field within an upper-layer header, or -1 if the protocol has none the toolkit handles. */
@@ -82,7 +142,7 @@ export function ipv4UpdateChecksum(b: Uint8Array, l3Offset: number): void {
 
 /** Sum over the upper-layer segment `[l4Offset, l4End)` plus the pseudo-header where the protocol has one (not ICMPv4). */
 function transportSum(b: Uint8Array, l3Offset: number, l4Offset: number, l4End: number, protocol: number): number {
-  const acc = protocol === IPPROTO_ICMP ? 0 : pseudoHeaderSum(b, l3Offset, protocol, l4End - l4Offset);
+  const acc = protocol === IPPROTO_ICMP ? 0 : pseudoHeaderSum(b, l3Offset, protocol, l4End - l4Offset, l4Offset);
   return onesSum(b, l4Offset, l4End, acc);
 }
 

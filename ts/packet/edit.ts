@@ -18,6 +18,7 @@ import {
   checksumDelta16,
   checksumDelta32,
   checksumDeltaBytes,
+  pseudoHeaderDestination,
   transportAdjustChecksum,
 } from './checksum.js';
 import { EtherType, isVlanTpid, swapMacs } from './ethernet.js';
@@ -85,8 +86,19 @@ function setIPv4Addr(p: PacketParser, field: number, addr: number): boolean {
   if (field === 12) p.slowSrcIPv4 = addr >>> 0;
   else p.slowDstIPv4 = addr >>> 0;
   checksumAdjustAt(b, p.l3Offset + 10, delta);
-  if (hasL4(p)) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
+  if (hasL4(p) && inPseudoHeader(p, o)) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
   return true;
+}
+
+/**
+ * Is the address at `o` the one the L4 pseudo-header uses? Not a
+ * destination while a source route still has hops to go (the pseudo-header
+ * then holds the final one: see pseudoHeaderDestination).
+ */
+function inPseudoHeader(p: PacketParser, o: number): boolean {
+  const l3 = p.l3Offset;
+  if (o === l3 + 12 || o === l3 + 8) return true; // the source
+  return pseudoHeaderDestination(p.bytes, l3, p.l4Offset) === o;
 }
 
 /**
@@ -111,7 +123,7 @@ function setIPv6Addr(p: PacketParser, field: number, addr: Uint8Array, addrOffse
   const o = p.l3Offset + field;
   const delta = checksumDeltaBytes(b, o, addr, addrOffset, 16);
   for (let i = 0; i < 16; i++) b[o + i] = addr[addrOffset + i];
-  if (hasL4(p)) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
+  if (hasL4(p) && inPseudoHeader(p, o)) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
   return true;
 }
 

@@ -78,3 +78,44 @@ test('pseudo-header sums for both families', () => {
   const v6 = P.buildTcp({ src: '::1', dst: '::2', srcPort: 1, dstPort: 2 });
   assert.equal(P.pseudoHeaderSum(v6, 14, 6, 0x10014), 1 + 2 + 6 + 0x1 + 0x14);
 });
+
+test('source routes: the pseudo-header uses the final destination, and setDst* leaves the L4 checksum alone then', () => {
+  const mac = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+  const v6 = (last: number) => [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last];
+  const udp = [0x30, 0x39, 0, 53, 0, 12, 0, 0, 1, 2, 3, 4];
+  const frame = (type: number, segleft: number) => {
+    const rh = [17, 4, type, segleft, 0, 0, 0, 0, ...v6(0x91), ...v6(0x92)];
+    const plen = rh.length + udp.length;
+    return Uint8Array.from([...mac, 0x86, 0xdd, 0x60, 0, 0, 0, 0, plen, 43, 64, ...v6(1), ...v6(2), ...rh, ...udp]);
+  };
+  const p = new P.PacketParser();
+  const l3 = 14;
+  const rh = l3 + 40;
+  for (const [type, segleft, dst] of [[4, 2, rh + 8], [0, 2, rh + 8 + 16], [2, 1, rh + 8 + 16], [4, 0, l3 + 24], [0, 0, l3 + 24], [3, 1, l3 + 24]] as const) {
+    const b = frame(type, segleft);
+    p.parse(b);
+    assert.equal(P.pseudoHeaderDestination(b, p.l3Offset, p.l4Offset), dst, `type ${type} segments left ${segleft}`);
+    p.updateChecksums();
+    assert.ok(p.l4ChecksumValid());
+    // Rewriting the header's destination (the next hop) changes no checksum
+    // while segments are left, and is adjusted for when none are.
+    P.setDstIPv6(p, Uint8Array.from(v6(0x55)));
+    assert.ok(p.l4ChecksumValid(), `type ${type} segments left ${segleft}: still valid after setDstIPv6`);
+    P.setSrcIPv6(p, Uint8Array.from(v6(0x56)));
+    assert.ok(p.l4ChecksumValid(), `type ${type} segments left ${segleft}: still valid after setSrcIPv6`);
+  }
+  // IPv4: NOP, then a loose source route with its pointer at the second address.
+  const ip4 = (pointer: number) => {
+    const opt = [1, 131, 11, pointer, 192, 0, 2, 0x66, 192, 0, 2, 0x67];
+    const total = 20 + opt.length + udp.length;
+    return Uint8Array.from([...mac, 8, 0, 0x48, 0, 0, total, 0, 1, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, ...opt, ...udp]);
+  };
+  for (const [pointer, dst] of [[4, l3 + 20 + 8], [8, l3 + 20 + 8], [12, l3 + 16]] as const) {
+    const b = ip4(pointer);
+    p.parse(b);
+    assert.equal(P.pseudoHeaderDestination(b, p.l3Offset, p.l4Offset), dst, `pointer ${pointer}`);
+    p.updateChecksums();
+    P.setDstIPv4(p, P.parseIPv4('198.51.100.9'));
+    assert.ok(p.l4ChecksumValid() && p.ipChecksumValid(), `pointer ${pointer}: valid after setDstIPv4`);
+  }
+});
