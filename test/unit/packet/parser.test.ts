@@ -300,3 +300,17 @@ test('checksums are neither checked nor written when the lengths put the segment
   q.updateChecksums();
   assert.deepEqual(g.subarray(34), before.subarray(34), 'padding untouched');
 });
+
+test('the pre-standard QinQ TPID 0x9100 is a VLAN tag, as in libpcap (issue 15)', () => {
+  const mac = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+  const ip = [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+  const udp = [0x30, 0x39, 0, 53, 0, 8, 0, 0];
+  const frame = Uint8Array.from([...mac, 0x91, 0x00, 0x01, 0x2c, 0x81, 0x00, 0x00, 0x07, 0x08, 0x00, ...ip, ...udp]);
+  const p = new P.PacketParser();
+  assert.equal(p.parse(frame), 0);
+  assert.equal(p.vlanCount, 2);
+  assert.equal(p.vlanId, 300);
+  assert.equal(p.innerVlanId, 7);
+  assert.equal(p.etherType, 0x0800);
+  assert.equal(p.dstPort, 53);
+});
