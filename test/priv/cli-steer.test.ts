@@ -99,12 +99,35 @@ test('--steer: UDP port 9 reaches the handler, ping stays with the kernel, count
 
       const r = await d.stop();
       assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /warning: --steer/, 'udp dst port 9 leaves ARP and ND to the kernel');
       assert.equal(sum(finalTotals(r.stdout), 'rx'), 300, r.stdout);
       const xdp = finalTotals(r.stdout, true);
       assert.deepEqual([...xdp.keys()], [`${lab.dut.ifname}/xdp`], r.stdout);
       assert.equal(xdp.get(`${lab.dut.ifname}/xdp`)!.steered, 300);
       assert.ok(xdp.get(`${lab.dut.ifname}/xdp`)!.passed! >= 202);
       assert.equal(lab.xdpProgramId(lab.dut), null, 'detached at exit');
+    } finally {
+      await d.kill();
+    }
+  });
+});
+
+test('--steer that would take ARP or neighbour discovery from the kernel: a warning with the fix at start (issue 15)', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLabAndDir(1, async (lab, dir) => {
+    const handler = join(dir, 'port9.mjs');
+    writeFileSync(handler, PORT9_ONLY);
+    const expr = `host ${lab.peer.ipv4}`;
+    const d = new Daemon(['run', handler, '-i', lab.dut.ifname, '--steer', expr, '--status-interval', '0'],
+      lab.dut.ns, { AFXDP_STATE_DIR: join(dir, 'state') });
+    try {
+      await d.ready();
+      // tcpdump's 'host' matches ARP too, and so does afxdp's: the peer's
+      // ARP would reach the handler instead of the kernel.
+      await d.waitFor(new RegExp(`^afxdp: warning: --steer: these rules would steer ARP frames .*use 'ip ${expr.replace(/\./g, '\\.')}'`, 'm'));
+      const r = await d.stop();
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /neighbour discovery/, 'an IPv4 host does not match ND');
     } finally {
       await d.kill();
     }

@@ -86,7 +86,8 @@ export interface ReachabilityWarning {
  */
 export function reachabilityWarnings(rules: RuleSet, expression?: string): ReachabilityWarning[] {
   const out: ReachabilityWarning[] = [];
-  const expr = expression?.trim();
+  // A rule set given as JSON text is no expression to build a fix from.
+  const expr = expression?.trimStart().startsWith('{') ? undefined : expression?.trim();
   for (const [traffic, probe] of [['arp', ARP], ['nd', ND]] as const) {
     const actions = [...possibleActions(rules, probe)].filter((a): a is 'steer' | 'drop' => a !== 'pass');
     if (actions.length === 0) continue;

@@ -22,7 +22,7 @@ import { watchHandlerFile } from '../../daemon/file-watch.js';
 import { LinkMonitor } from '../../daemon/link-monitor.js';
 import { waitForInterfaces } from '../../daemon/wait-interface.js';
 import { StatusTicker, printTotals } from '../../daemon/status-ticker.js';
-import { steerRuleSet, SteerSyntaxError, type RuleSet } from '../../steer/index.js';
+import { reachabilityWarnings, steerRuleSet, SteerSyntaxError, type RuleSet } from '../../steer/index.js';
 
 export const RUN_HELP = `Usage: afxdp run <handler.ts|.js> --interface <name> [options]
 
@@ -386,6 +386,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const modes = first.flatMap((w) => w.ports).map((p) => `${p.interface}/${p.queue} ${p.attachMode}${p.zeroCopy ? ' zero-copy' : ' copy'}`);
     log(`running ${settings.handler} on ${modes.join(', ')} (pid ${process.pid})`);
     if (settings.steerText !== undefined) log(`steering to the handler: ${settings.steerText}; everything else to the kernel`);
+    if (settings.steer) for (const w of reachabilityWarnings(settings.steer, settings.steerText)) log(`warning: --steer: ${w.message}`);
     if (server) log(`metrics at http://${serverAddress(server)}/metrics`);
     ticker = new StatusTicker({ collect: () => supervisor.collect(), state, block, quiet: settings.quiet, interval: settings.statusInterval }, first);
     await exitRequested;

@@ -17,9 +17,11 @@
 //! Match kinds: `true`; `ethertype {value}` (after VLAN tags); `vlan {id?}`
 //! (any tag when id is absent; the outer tag is matched); `ip {version: 4|6}`;
 //! `proto {value}` (L4 protocol after IPv6 extension headers); `net {dir,
-//! prefixes}` (dir "src", "dst" or "any"; a plain address is a host);
-//! `port {dir, from, to}` (TCP, UDP, SCTP, UDP-Lite; never true for a
-//! non-first fragment); `not {of}`, `and {of: [...]}`, `or {of: [...]}`.
+//! prefixes}` (dir "src", "dst" or "any"; a plain address is a host; as in
+//! libpcap, also the sender/target addresses of ARP and RARP frames);
+//! `port {dir, from, to}` (TCP, UDP, SCTP, as in libpcap: not UDP-Lite;
+//! never true for a non-first fragment); `not {of}`, `and {of: [...]}`,
+//! `or {of: [...]}`.
 //!
 //! Compilation: each rule becomes one or more terms (its disjunctive normal
 //! form, negations pushed down to single fields), each term a bit; for every
