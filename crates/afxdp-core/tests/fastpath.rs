@@ -135,12 +135,23 @@ fn rule_updates_under_traffic_lose_nothing() {
             done.store(true, Ordering::Relaxed);
         }
     });
-    let (mut swaps, mut received) = (0, 0);
-    while !done.load(Ordering::Relaxed) {
-        steering.set_rules(if swaps % 2 == 0 { &b } else { &a }).unwrap();
-        swaps += 1;
-        received += udp_to_port_9(&drain(&mut group, port, Duration::ZERO));
-    }
+    // Swaps in their own thread: set_rules waits for two RCU grace periods
+    // (milliseconds), which this thread spends draining the socket.
+    let mut received = 0;
+    let swaps = std::thread::scope(|scope| {
+        let swapper = scope.spawn(|| {
+            let mut swaps = 0;
+            while !done.load(Ordering::Relaxed) {
+                steering.set_rules(if swaps % 2 == 0 { &b } else { &a }).unwrap();
+                swaps += 1;
+            }
+            swaps
+        });
+        while !done.load(Ordering::Relaxed) {
+            received += udp_to_port_9(&drain(&mut group, port, Duration::ZERO));
+        }
+        swapper.join().unwrap()
+    });
     sender.join().unwrap();
     // Frames may still be crossing the veth: drain until all are in (or 2 s).
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -151,7 +162,7 @@ fn rule_updates_under_traffic_lose_nothing() {
     let steered = (after.steered_packets + after.no_socket) - (before.steered_packets + before.no_socket);
     let xdp = group.stats(port).unwrap().xdp;
     // Frames the socket could not take: its RX ring or fill ring ran out
-    // while the loop was busy swapping rules (not a steering decision). A
+    // while the loop was busy (not a steering decision). A
     // frame dropped for an empty fill ring counts in both rx_dropped and
     // rx_fill_ring_empty_descs, so only the first is added.
     let ring_full = xdp.rx_dropped + xdp.rx_ring_full;
