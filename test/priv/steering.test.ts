@@ -86,6 +86,21 @@ test('port.rules changes steering at runtime; a bad expression points at the tok
       return true;
     });
     assert.equal(port.rules.get().rules[0]!.name, 'udp dst portrange 10-11', 'a failed set changes nothing');
+    // A set that takes ARP/ND from the kernel is installed, with a process
+    // warning saying how to fix it (issue 15); a harmless one warns nothing.
+    const warnings: (Error & { code?: string })[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      port.rules.set('udp dst portrange 10-11');
+      port.rules.set(`host ${lab.peer.ipv4}`);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings.map((w) => w.code), ['AFXDP_STEER_REACHABILITY']);
+    assert.match(warnings[0]!.message, new RegExp(`steer ARP frames .*use 'ip host ${lab.peer.ipv4.replace(/\./g, '\\.')}'`));
+    assert.equal(port.rules.get().rules[0]!.name, `host ${lab.peer.ipv4}`, 'installed all the same');
     await port.close();
     await loop;
   });
