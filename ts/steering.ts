@@ -58,8 +58,8 @@ export class PortRules {
 
   /**
    * Replace the rule set, atomically for packets in flight: each frame is
-   * classified by the old set or by the new one, never a mixture (so a call
-   * takes a few milliseconds). Rule counters restart at zero. A set that
+   * classified by the old set or by the new one, never a mixture (a call
+   * waits for two RCU grace periods, so it takes tens of milliseconds). Rule counters restart at zero. A set that
    * would steer or drop ARP or IPv6 neighbour discovery is installed, with
    * a process warning (code AFXDP_STEER_REACHABILITY) saying how to fix it.
    */

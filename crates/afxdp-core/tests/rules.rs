@@ -207,6 +207,40 @@ fn ethertype_vlan_ip_version_and_proto() {
 }
 
 #[test]
+fn libpcap_meanings_arp_addresses_tcp_udp_sctp_ports_and_the_9100_tag() {
+    // Issue 15: net matches ARP/RARP sender and target addresses, as
+    // libpcap's host/net do; a port is not UDP-Lite's; 0x9100 is a tag.
+    let Some(s) = program(
+        "libpcap_meanings_arp_addresses_tcp_udp_sctp_ports_and_the_9100_tag",
+        r#"{"default":"pass","rules":[
+            {"action":"drop","match":{"kind":"net","dir":"src","prefixes":["192.0.2.2"]}},
+            {"action":"steer","match":{"kind":"net","dir":"dst","prefixes":["192.0.2.1"]}},
+            {"action":"steer","match":{"kind":"port","dir":"dst","from":53,"to":53}},
+            {"action":"drop","match":{"kind":"vlan","id":300}}]}"#,
+    ) else {
+        return;
+    };
+    // arp(): sender 192.0.2.2, target 192.0.2.1.
+    assert_eq!(verdict(&s, &arp()), V::Drop, "ARP sender address is the source");
+    let mut to_b = arp();
+    to_b[14 + 14..14 + 18].copy_from_slice(&[198, 51, 100, 1]);
+    assert_eq!(verdict(&s, &to_b), V::Steer, "ARP target address is the destination");
+    let mut rarp = to_b.clone();
+    rarp[12..14].copy_from_slice(&0x8035u16.to_be_bytes());
+    assert_eq!(verdict(&s, &rarp), V::Steer, "RARP too");
+    let mut short = arp();
+    short.truncate(14 + 20);
+    assert_eq!(verdict(&s, &short), V::Pass, "an ARP header without its addresses is malformed");
+    let other = |proto| eth(&[], 0x0800, &ipv4("198.51.100.1", "198.51.100.2", proto, &udp(1, 53, b"")));
+    assert_eq!(verdict(&s, &other(17)), V::Steer);
+    assert_eq!(verdict(&s, &other(132)), V::Steer, "SCTP ports");
+    assert_eq!(verdict(&s, &other(136)), V::Pass, "UDP-Lite ports are not ports, as in libpcap");
+    let mut tagged = eth(&[], 0x0800, &ipv4("198.51.100.1", "198.51.100.2", 6, &tcp(1, 80)));
+    tagged.splice(12..12, [0x91, 0x00, 0x01, 0x2c]);
+    assert_eq!(verdict(&s, &tagged), V::Drop, "0x9100 carries VLAN 300");
+}
+
+#[test]
 fn proto_after_ipv6_extension_headers() {
     let Some(s) = program(
         "proto_after_ipv6_extension_headers",
