@@ -150,6 +150,8 @@ pub(crate) struct Control {
     table_ethertypes: [Vec<u16>; 2],
     /// The drop list's keys (we are the only writer, so this is exact).
     blocked: BTreeSet<Prefix>,
+    /// Waits for running program runs (set_rules).
+    barrier: sys::ProgramBarrier,
 }
 
 fn take<T>(ebpf: &mut Ebpf, name: &str, convert: impl FnOnce(aya::maps::Map) -> Result<T, aya::maps::MapError>) -> Result<T> {
@@ -173,21 +175,6 @@ fn map_err(context: &str) -> impl Fn(aya::maps::MapError) -> Error + '_ {
 
 fn is_enoent(e: &aya::maps::MapError) -> bool {
     find_errno(e) == Some(libc::ENOENT)
-}
-
-/// Waits until every run of an XDP (or other non-sleepable BPF) program
-/// that started before the call has finished: an RCU grace period, which
-/// membarrier(MEMBARRIER_CMD_GLOBAL) waits for (kernel/sched/membarrier.c
-/// calls synchronize_rcu()). That command is refused on nohz_full kernels;
-/// there we sleep 50 ms instead, far longer than one run of the program in
-/// softirq, but that is a bound in practice, not a proof.
-fn sys_wait_for_xdp_runs() {
-    const MEMBARRIER_CMD_GLOBAL: libc::c_int = 1;
-    // SAFETY: membarrier takes two integers and touches no memory of ours.
-    let ret = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0 as libc::c_int) };
-    if ret != 0 {
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn expires_at(ttl: Option<Duration>) -> Result<u64> {
@@ -233,6 +220,7 @@ impl Control {
             table_prefixes: [Vec::new(), Vec::new()],
             table_ethertypes: [Vec::new(), Vec::new()],
             blocked: BTreeSet::new(),
+            barrier: sys::ProgramBarrier::new()?,
         })
     }
 
@@ -272,14 +260,15 @@ impl Control {
     /// period (1) no run that read the old gen, whose table we are about to
     /// rewrite, is still going, and (2) after a second one, between our
     /// writes and the switch, every run that reads the new gen started
-    /// after the writes were visible everywhere, with no barrier needed in
-    /// the program. The cost is two grace periods per call (milliseconds).
+    /// after the writes were visible everywhere (RCU's guarantee), with no
+    /// barrier needed in the program. The cost is two grace periods per
+    /// call (tens of milliseconds; see `sys::ProgramBarrier`).
     pub(crate) fn set_rules(&mut self, rules: &RuleSet) -> Result<()> {
         let compiled = compile(rules)?;
         let table = (self.cfg.gen.wrapping_add(1)) & 1;
         let t = table as usize;
         // (1) The inactive table was in force until the previous switch.
-        sys_wait_for_xdp_runs();
+        self.barrier.wait()?;
         for (which, prefix) in std::mem::take(&mut self.table_prefixes[t]) {
             let removed = match Self::set_key(&prefix, which) {
                 (Some(k), _) => self.sets4.remove(&k),
@@ -325,8 +314,8 @@ impl Control {
         self.rulesets.set(table, compiled.raw, 0).map_err(map_err("writing a rule table"))?;
         // Our stores to the mapped tables must be done before the switch.
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        // (2) Runs that started before now cannot see the switch.
-        sys_wait_for_xdp_runs();
+        // (2) Every run that will see the switch starts after our writes.
+        self.barrier.wait()?;
         // The switch: one aligned 32-bit store the program reads once.
         self.cfg.gen = self.cfg.gen.wrapping_add(1);
         self.write_config()?;

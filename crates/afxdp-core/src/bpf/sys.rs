@@ -178,3 +178,97 @@ impl Drop for MmapArray {
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len * 8) };
     }
 }
+
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_TYPE_ARRAY: u32 = 2;
+const BPF_MAP_TYPE_ARRAY_OF_MAPS: u32 = 12;
+
+/// The map-creation members of `union bpf_attr`, up to `map_name`.
+#[repr(C)]
+#[derive(Default)]
+struct MapCreateAttr {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; 16],
+}
+
+/// The element members of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct MapElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value: u64,
+    flags: u64,
+}
+
+fn bpf_call<T>(cmd: libc::c_long, attr: &mut T) -> std::result::Result<libc::c_long, i32> {
+    // SAFETY: attr is a live, correctly laid out prefix of union bpf_attr
+    // for `cmd` (the kernel zero-fills the rest); its pointers, if any,
+    // point at locals of the caller that outlive the call.
+    let rc = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>() as libc::c_uint) };
+    if rc < 0 {
+        Err(crate::error::last_errno())
+    } else {
+        Ok(rc)
+    }
+}
+
+fn map_create(map_type: u32, inner_map_fd: u32, name: &[u8]) -> std::result::Result<std::os::fd::OwnedFd, i32> {
+    use std::os::fd::FromRawFd;
+    let mut attr = MapCreateAttr { map_type, key_size: 4, value_size: 4, max_entries: 1, inner_map_fd, ..Default::default() };
+    attr.map_name[..name.len()].copy_from_slice(name);
+    let fd = bpf_call(BPF_MAP_CREATE, &mut attr)?;
+    // SAFETY: BPF_MAP_CREATE returned a new fd that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Waits, when asked, until every run of a non-sleepable BPF program (XDP
+/// included) that had started has finished.
+///
+/// How: an update of a map-of-maps makes the kernel wait for an RCU grace
+/// period before returning (kernel/bpf/syscall.c, maybe_wait_bpf_programs:
+/// "so that userspace, when we return to it, knows that all non-sleepable
+/// programs that could be running use the new map value"), and every such
+/// run is an RCU read-side critical section. The maps here exist only for
+/// that and no program uses them.
+pub struct ProgramBarrier {
+    outer: std::os::fd::OwnedFd,
+    inner: std::os::fd::OwnedFd,
+}
+
+impl ProgramBarrier {
+    pub fn new() -> Result<ProgramBarrier> {
+        use std::os::fd::AsRawFd;
+        let fail = |errno: i32| {
+            Error::syscall_needing("bpf(BPF_MAP_CREATE)", errno, "CAP_BPF", "creating the rule-swap barrier maps")
+        };
+        let inner = map_create(BPF_MAP_TYPE_ARRAY, 0, b"afxdp_gp_inner").map_err(fail)?;
+        let outer = map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, inner.as_raw_fd() as u32, b"afxdp_gp").map_err(fail)?;
+        Ok(ProgramBarrier { outer, inner })
+    }
+
+    /// Returns once every BPF program run that started before the call has
+    /// finished (one RCU grace period: milliseconds).
+    pub fn wait(&self) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let key: u32 = 0;
+        let value: u32 = self.inner.as_raw_fd() as u32;
+        let mut attr = MapElemAttr {
+            map_fd: self.outer.as_raw_fd() as u32,
+            key: &key as *const u32 as u64,
+            value: &value as *const u32 as u64,
+            ..Default::default()
+        };
+        bpf_call(BPF_MAP_UPDATE_ELEM, &mut attr)
+            .map(|_| ())
+            .map_err(|errno| Error::syscall_needing("bpf(BPF_MAP_UPDATE_ELEM)", errno, "CAP_BPF", "waiting for running BPF programs"))
+    }
+}
