@@ -86,19 +86,23 @@ function setIPv4Addr(p: PacketParser, field: number, addr: number): boolean {
   if (field === 12) p.slowSrcIPv4 = addr >>> 0;
   else p.slowDstIPv4 = addr >>> 0;
   checksumAdjustAt(b, p.l3Offset + 10, delta);
-  if (hasL4(p) && inPseudoHeader(p, o)) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
+  if (hasL4(p) && (field === 12 || !sourceRouted(p))) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
   return true;
 }
 
 /**
- * Is the address at `o` the one the L4 pseudo-header uses? Not a
- * destination while a source route still has hops to go (the pseudo-header
- * then holds the final one: see pseudoHeaderDestination).
+ * Does the L4 pseudo-header hold another destination than the IP header's
+ * (a source route with hops to go: see pseudoHeaderDestination)? Only
+ * possible with IPv4 options or IPv6 extension headers, so the common case
+ * costs a byte compare. Kept out of setIPv4Addr so that stays small enough
+ * for V8 to inline (an address at or above 2^31 passed to a call that is
+ * not inlined is boxed: an allocation per packet).
  */
-function inPseudoHeader(p: PacketParser, o: number): boolean {
+function sourceRouted(p: PacketParser): boolean {
+  const b = p.bytes;
   const l3 = p.l3Offset;
-  if (o === l3 + 12 || o === l3 + 8) return true; // the source
-  return pseudoHeaderDestination(p.bytes, l3, p.l4Offset) === o;
+  if (p.ipVersion === 4) return (b[l3] & 15) > 5 && pseudoHeaderDestination(b, l3, p.l4Offset) !== l3 + 16;
+  return p.extensionCount > 0 && pseudoHeaderDestination(b, l3, p.l4Offset) !== l3 + 24;
 }
 
 /**
@@ -123,7 +127,7 @@ function setIPv6Addr(p: PacketParser, field: number, addr: Uint8Array, addrOffse
   const o = p.l3Offset + field;
   const delta = checksumDeltaBytes(b, o, addr, addrOffset, 16);
   for (let i = 0; i < 16; i++) b[o + i] = addr[addrOffset + i];
-  if (hasL4(p) && inPseudoHeader(p, o)) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
+  if (hasL4(p) && (field === 8 || !sourceRouted(p))) transportAdjustChecksum(b, p.l4Offset, p.l4Protocol, delta, true);
   return true;
 }
 
