@@ -43,13 +43,21 @@ export function internetChecksum(b: Uint8Array, start: number, end: number, acc 
  * `l4Offset` is given, else the one in the IP header.
  */
 export function pseudoHeaderSum(b: Uint8Array, l3Offset: number, protocol: number, l4Length: number, l4Offset = -1): number {
-  const dst = l4Offset < 0 ? -1 : pseudoHeaderDestination(b, l3Offset, l4Offset);
   if (b[l3Offset] >>> 4 === 4) {
-    const acc = onesSum(b, l3Offset + 12, l3Offset + 16, protocol + l4Length);
-    return dst < 0 ? onesSum(b, l3Offset + 16, l3Offset + 20, acc) : onesSum(b, dst, dst + 4, acc);
+    // No options, no source route: the common case, kept as small as before.
+    if (l4Offset < 0 || (b[l3Offset] & 15) === 5) return onesSum(b, l3Offset + 12, l3Offset + 20, protocol + l4Length);
+  } else if (l4Offset < 0 || l4Offset === l3Offset + 40) {
+    return onesSum(b, l3Offset + 8, l3Offset + 40, protocol + (l4Length >>> 16) + (l4Length & 0xffff));
   }
+  return routedPseudoHeaderSum(b, l3Offset, protocol, l4Length, l4Offset);
+}
+
+/** pseudoHeaderSum with IPv4 options or IPv6 extension headers, which may hold a source route. */
+function routedPseudoHeaderSum(b: Uint8Array, l3Offset: number, protocol: number, l4Length: number, l4Offset: number): number {
+  const dst = pseudoHeaderDestination(b, l3Offset, l4Offset);
+  if (b[l3Offset] >>> 4 === 4) return onesSum(b, dst, dst + 4, onesSum(b, l3Offset + 12, l3Offset + 16, protocol + l4Length));
   const acc = onesSum(b, l3Offset + 8, l3Offset + 24, protocol + (l4Length >>> 16) + (l4Length & 0xffff));
-  return dst < 0 ? onesSum(b, l3Offset + 24, l3Offset + 40, acc) : onesSum(b, dst, dst + 16, acc);
+  return onesSum(b, dst, dst + 16, acc);
 }
 
 const IPOPT_END = 0;
