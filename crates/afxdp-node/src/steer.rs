@@ -188,23 +188,23 @@ impl NativeUmem {
 /// to back, `lengths` their sizes. For checking rule sets against captures
 /// (and the libpcap conformance test); needs CAP_BPF and CAP_NET_ADMIN.
 #[napi]
-pub fn steer_test_run(rules_json: String, frames: &[u8], lengths: &[u32]) -> napi::Result<Vec<String>, String> {
-    let rules = RuleSet::from_json(&rules_json).map_err(to_js)?;
-    let program = afxdp_core::bpf::Steering::load_unattached().map_err(to_js)?;
-    program.set_rules(&rules).map_err(to_js)?;
+pub fn steer_test_run(env: &Env, rules_json: String, frames: &[u8], lengths: &[u32]) -> napi::Result<Vec<String>> {
+    let rules = RuleSet::from_json(&rules_json).or_throw(env)?;
+    let program = afxdp_core::bpf::Steering::load_unattached().or_throw(env)?;
+    program.set_rules(&rules).or_throw(env)?;
     let mut out = Vec::with_capacity(lengths.len());
     let mut at = 0usize;
     for &len in lengths {
         let end = at + len as usize;
         let frame = frames
             .get(at..end)
-            .ok_or_else(|| invalid_option("the frame lengths add up to more than the bytes given".into()))?;
+            .ok_or_else(|| invalid_option(env, "the frame lengths add up to more than the bytes given".into()))?;
         at = end;
         // No AF_XDP socket is bound, so a steered frame comes back as a
         // pass with the no_socket counter raised.
-        let before = program.counters().map_err(to_js)?.no_socket;
-        let action = program.test_run(frame).map_err(to_js)?;
-        let after = program.counters().map_err(to_js)?.no_socket;
+        let before = program.counters().or_throw(env)?.no_socket;
+        let action = program.test_run(frame).or_throw(env)?;
+        let after = program.counters().or_throw(env)?.no_socket;
         out.push(match action {
             1 => "drop",
             _ if after > before => "steer",
