@@ -152,6 +152,8 @@ pub(crate) struct Control {
     blocked: BTreeSet<Prefix>,
     /// Waits for running program runs (set_rules).
     barrier: sys::ProgramBarrier,
+    /// set_rules has switched tables at least once.
+    switched: bool,
 }
 
 fn take<T>(ebpf: &mut Ebpf, name: &str, convert: impl FnOnce(aya::maps::Map) -> Result<T, aya::maps::MapError>) -> Result<T> {
@@ -221,6 +223,7 @@ impl Control {
             table_ethertypes: [Vec::new(), Vec::new()],
             blocked: BTreeSet::new(),
             barrier: sys::ProgramBarrier::new()?,
+            switched: false,
         })
     }
 
@@ -267,8 +270,12 @@ impl Control {
         let compiled = compile(rules)?;
         let table = (self.cfg.gen.wrapping_add(1)) & 1;
         let t = table as usize;
-        // (1) The inactive table was in force until the previous switch.
-        self.barrier.wait()?;
+        // (1) The inactive table was in force until the previous switch
+        // (none before the first one: table 1 was never read then, which
+        // keeps the attach-time "steer everything" window one wait short).
+        if self.switched {
+            self.barrier.wait()?;
+        }
         for (which, prefix) in std::mem::take(&mut self.table_prefixes[t]) {
             let removed = match Self::set_key(&prefix, which) {
                 (Some(k), _) => self.sets4.remove(&k),
@@ -319,6 +326,7 @@ impl Control {
         // The switch: one aligned 32-bit store the program reads once.
         self.cfg.gen = self.cfg.gen.wrapping_add(1);
         self.write_config()?;
+        self.switched = true;
         self.installed = rules.clone();
         Ok(())
     }
