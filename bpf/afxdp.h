@@ -184,6 +184,38 @@ struct afxdp_tg_config {
 };
 #define AFXDP_TG_CONFIG_SIZE 16
 
+
+/* ---- Issue 12: Verdict.Pass (bpf/pass.h) ---- */
+
+/* Ports of one interface that pass frames at the same time, and frames per injection. */
+#define AFXDP_PASS_LANES	8
+#define AFXDP_PASS_SLOTS	64
+#define AFXDP_PASS_SLOT_SIZE	4096
+
+/* One frame to inject, written by user space through mmap. */
+struct afxdp_pass_slot {
+	__u32 len;
+	__u32 pad;
+	__u8 data[AFXDP_PASS_SLOT_SIZE - 8];
+};
+
+/* Single entry of afxdp_pass_config (mmapable). */
+struct afxdp_pass_config {
+	__u64 cookie;			/* 0: pass unused; else marks our frames */
+	__u32 generic;			/* the program runs in skb mode: check for the mark */
+	__u32 pad;
+	__u32 next[AFXDP_PASS_LANES];	/* next slot per lane; user space zeroes it per run */
+	__u32 failed[AFXDP_PASS_LANES];	/* frames the program could not inject */
+};
+#define AFXDP_PASS_CONFIG_SIZE (16 + 8 * AFXDP_PASS_LANES)
+
+/* Metadata in front of each injected frame; the cookie ends right at the MAC header. */
+struct afxdp_pass_meta {
+	__u32 lane;
+	__u32 pad;
+	__u64 cookie;
+};
+
 #ifdef __bpf__
 _Static_assert(sizeof(struct afxdp_counters) == AFXDP_COUNTERS_SIZE,
 	       "struct afxdp_counters changed: update the Rust mirror");
@@ -193,6 +225,8 @@ _Static_assert(sizeof(struct afxdp_ruleset) == AFXDP_RULESET_SIZE, "struct afxdp
 _Static_assert(sizeof(struct afxdp_flow_key) == 40, "struct afxdp_flow_key changed");
 _Static_assert(sizeof(struct afxdp_flow_value) == 32, "struct afxdp_flow_value changed");
 _Static_assert(sizeof(struct afxdp_set_key6) == 24, "struct afxdp_set_key6 changed");
+_Static_assert(sizeof(struct afxdp_pass_config) == AFXDP_PASS_CONFIG_SIZE, "struct afxdp_pass_config changed");
+_Static_assert(sizeof(struct afxdp_pass_slot) == AFXDP_PASS_SLOT_SIZE, "struct afxdp_pass_slot changed");
 #endif
 
 #endif /* AFXDP_H */

@@ -23,6 +23,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "afxdp.h"
+#include "pass.h"
 
 /* How many IPv6 extension headers we walk before calling the packet malformed. */
 #define MAX_EXT_HEADERS 8
@@ -489,8 +490,7 @@ static __always_inline void count_rule(__u32 slot, __u64 len)
 	}
 }
 
-SEC("xdp")
-int afxdp_steer(struct xdp_md *ctx)
+static __always_inline int steer(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -566,6 +566,17 @@ drop:
 	c->dropped_packets++;
 	c->dropped_bytes += len;
 	return XDP_DROP;
+}
+
+SEC("xdp")
+int afxdp_steer(struct xdp_md *ctx)
+{
+	/* Verdict.Pass (pass.h): before anything reads packet pointers, as it may move data_meta. */
+	int pass = afxdp_pass_hook(ctx);
+
+	if (pass >= 0)
+		return pass;
+	return steer(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -85,6 +85,10 @@ export interface PortStats {
   forwarded: number;
   /** Frames injected with `send`. */
   sent: number;
+  /** Frames handed to the kernel stack by Verdict.Pass. */
+  passed: number;
+  /** Pass verdicts that could not be delivered (also counted in `dropped`). */
+  passFailed: number;
   /** Handler calls that threw (or returned something other than a verdict). */
   handlerErrors: number;
   /** Frames dropped because the TX ring was full. */
@@ -237,7 +241,7 @@ export class Port implements PacketOwner {
             this.#handlerFailed(err, onHandlerError);
             verdict = Verdict.Drop;
           }
-          // A verdict is an integer 0..255 (Drop, Tx, or 2 + a port index);
+          // A verdict is an integer 0..255 (Drop, Tx, Pass, or 2 + a port index);
           // anything else (undefined, NaN, 256, a promise) is a handler error,
           // never silently wrapped by the Uint8Array.
           if (typeof verdict !== 'number' || (verdict & 255) !== verdict) {
@@ -298,6 +302,8 @@ export class Port implements PacketOwner {
       dropped: s.dropped,
       forwarded: s.forwarded,
       sent: s.sent,
+      passed: s.passed,
+      passFailed: s.passFailed,
       handlerErrors: this.#handlerErrors,
       txRingFullDrops: s.txRingFullDrops,
       invalidVerdicts: s.invalidVerdicts,

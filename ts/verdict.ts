@@ -7,6 +7,12 @@ export const Verdict = {
   Drop: 0,
   /** The frame, as edited in place, goes back out of the port it came in on. */
   Tx: 1,
+  /**
+   * The frame, as edited, goes to the kernel's network stack as if it had
+   * just been received on its interface (sockets, routing, conntrack and
+   * `tcpdump` there see a normal arrival). Batched: one syscall per batch.
+   */
+  Pass: 255,
 } as const;
 
 export type Verdict = number;

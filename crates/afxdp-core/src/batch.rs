@@ -23,7 +23,11 @@ pub const VERDICT_DROP: u8 = 0;
 pub const VERDICT_TX: u8 = 1;
 /// Verdicts from this value on forward to port `verdict - VERDICT_FORWARD_BASE`.
 pub const VERDICT_FORWARD_BASE: u8 = 2;
-pub const MAX_PORTS: usize = 254;
+/// Verdict.Pass: to the kernel stack, as if received (crate::pass; handled
+/// by UmemGroup::commit before the batch is settled).
+pub const VERDICT_PASS: u8 = 255;
+/// Forward verdicts stop below VERDICT_PASS.
+pub const MAX_PORTS: usize = 253;
 
 /// Space the kernel keeps before the packet in copy mode (XDP_PACKET_HEADROOM).
 pub const KERNEL_HEADROOM: u32 = 256;
@@ -44,6 +48,10 @@ pub struct PortCounters {
     pub invalid_kernel_descs: u64,
     /// Frames completed by the kernel after a TX.
     pub completed: u64,
+    /// Frames handed to the kernel stack (Verdict.Pass).
+    pub passed: u64,
+    /// Pass verdicts that could not be delivered (counted in `dropped` too).
+    pub pass_failed: u64,
 }
 
 /// Where the frames of one port are, split by ring where the kernel holds them.
@@ -71,6 +79,11 @@ pub struct Port<R, M> {
 }
 
 impl<R, M> Port<R, M> {
+    /// The current batch: (addr, length as received), in table order.
+    pub fn batch(&self) -> &[(u64, u32)] {
+        &self.batch
+    }
+
     pub fn new(rings: R, meta: M, batch_size: u32, ring_size: u32) -> Self {
         Port {
             rings,
@@ -141,7 +154,7 @@ impl<R: Rings, M> DataPath<R, M> {
     /// Add a port, re-split the frames between fill rings, and fill its ring.
     pub fn add_port(&mut self, port: Port<R, M>) -> Result<usize> {
         if self.ports.len() >= MAX_PORTS {
-            return Err(Error::new(ErrorCode::InvalidOption, "at most 254 ports can share a UMEM"));
+            return Err(Error::new(ErrorCode::InvalidOption, "at most 253 ports can share a UMEM"));
         }
         let index = self.ports.len();
         self.ports.push(Some(port));

@@ -11,6 +11,7 @@
 //! - `batch`: the batch ABI (rx, commit, send) over any rings; frame tally.
 //! - `umem`: a UMEM with the sockets (ports) that share it: setup, stats, close.
 //! - `bpf`: the embedded steering program: load, attach, XSKMAP, counters.
+//! - `pass`: Verdict.Pass, frames re-injected into the kernel stack (BPF_PROG_RUN live frames).
 //! - `trafficgen`: XDP live-frame traffic generator (BPF_PROG_RUN).
 //! - `link_watch`: link deleted / up / down events from rtnetlink.
 //! - `netns`: entering network namespaces (tests, lab).
@@ -24,6 +25,7 @@ pub use error::{Error, ErrorCode, Result};
 pub mod frames;
 pub mod link_watch;
 pub mod mmap;
+pub mod pass;
 pub mod sys;
 pub mod rings;
 pub mod trafficgen;

@@ -20,7 +20,7 @@ use crate::rings::XskRings;
 use crate::sys;
 
 pub use crate::batch::{
-    PortCounters, PortFrames, KERNEL_HEADROOM, MAX_PORTS, VERDICT_DROP, VERDICT_FORWARD_BASE, VERDICT_TX,
+    PortCounters, PortFrames, KERNEL_HEADROOM, MAX_PORTS, VERDICT_DROP, VERDICT_FORWARD_BASE, VERDICT_PASS, VERDICT_TX,
 };
 
 const XDP_ZEROCOPY: u16 = 1 << 2;
@@ -104,6 +104,8 @@ pub struct PortMeta {
     steering: Arc<Steering>,
     /// Signalled to end a wait on this port (close).
     wakeup: Arc<sys::EventFd>,
+    /// Verdict.Pass lane, taken on the first pass.
+    pass: Option<crate::pass::PassLane>,
 }
 
 type XskPort = Port<XskRings, PortMeta>;
@@ -119,6 +121,8 @@ pub struct UmemGroup {
     /// Whether the UMEM's first socket got zero-copy (set by the first bind).
     umem_zero_copy: Option<bool>,
     area: Arc<MmapArea>,
+    /// Verdicts with Pass turned into Drop (reused, never reallocated).
+    pass_verdicts: Vec<u8>,
     closed: bool,
 }
 
@@ -187,6 +191,7 @@ impl UmemGroup {
             umem_config: config,
             umem_zero_copy: None,
             area,
+            pass_verdicts: Vec::with_capacity(1024),
             closed: false,
         })
     }
@@ -243,6 +248,7 @@ impl UmemGroup {
             queue: opts.queue,
             steering,
             wakeup: Arc::new(sys::EventFd::new()?),
+            pass: None,
         };
         meta.steering.bind_socket(opts.queue, rings.user.as_raw_fd())?;
         self.data.add_port(Port::new(rings, meta, opts.batch_size, opts.ring_size))
@@ -373,7 +379,37 @@ impl UmemGroup {
 
     /// Step 3 of the batch ABI (see `batch`).
     pub fn commit(&mut self, port: usize, table: &[u32], verdicts: &[u8]) -> Result<()> {
-        self.data.commit(port, table, verdicts)
+        if !verdicts.contains(&VERDICT_PASS) {
+            return self.data.commit(port, table, verdicts);
+        }
+        // Verdict.Pass: copy the frames to the kernel (crate::pass), then
+        // settle them as drops: their frames are free again at once.
+        let area = Arc::clone(&self.area);
+        let frame_size = u64::from(self.data.frames().frame_size());
+        let p = self.data.port(port)?;
+        let mut passed = 0u64;
+        for i in 0..p.batch().len() {
+            let (addr, _) = p.batch()[i];
+            if verdicts.get(i) != Some(&VERDICT_PASS) {
+                continue;
+            }
+            let len = table.get(2 * i + 1).copied().unwrap_or(0);
+            let room = frame_size - addr % frame_size;
+            let ok = len >= 14 && u64::from(len) <= room && pass_frame(&mut p.meta, &mut p.counters, &area, addr, len);
+            if ok {
+                passed += 1;
+            } else {
+                p.counters.pass_failed += 1;
+            }
+        }
+        let failed = flush_pass(&mut p.meta, &mut p.counters);
+        self.pass_verdicts.clear();
+        self.pass_verdicts.extend(verdicts.iter().map(|&v| if v == VERDICT_PASS { VERDICT_DROP } else { v }));
+        let result = self.data.commit(port, table, &self.pass_verdicts);
+        // The data path counted every passed frame as dropped; only failures are.
+        let p = self.data.port(port)?;
+        p.counters.dropped -= passed.saturating_sub(failed).min(p.counters.dropped);
+        result
     }
 
     /// Copy `bytes` into a free frame and queue it for TX. Returns false when
@@ -494,4 +530,37 @@ impl UmemGroup {
         // the kernel; the caller vouches for the views.
         unsafe { self.area.unmap() };
     }
+}
+
+/// Verdict.Pass, step 1: copy a frame into the port's pass lane (taken on
+/// first use), injecting first when the lane is full. False: not passed.
+fn pass_frame(meta: &mut PortMeta, counters: &mut PortCounters, area: &MmapArea, addr: u64, len: u32) -> bool {
+    if meta.pass.as_ref().is_some_and(crate::pass::PassLane::is_full) {
+        flush_pass(meta, counters);
+    }
+    if meta.pass.is_none() {
+        match crate::pass::PassLane::acquire(&meta.steering, meta.queue) {
+            Ok(lane) => meta.pass = Some(lane),
+            Err(_) => return false,
+        }
+    }
+    let lane = meta.pass.as_mut().expect("set above");
+    // SAFETY: addr..addr+len lies inside the area (checked by the caller)
+    // and belongs to a frame of the current batch, so neither the kernel nor
+    // JavaScript writes it during the copy.
+    unsafe { lane.push(area.as_ptr().add(addr as usize), len as usize) }
+}
+
+/// Verdict.Pass, step 2: deliver the lane's frames (one syscall). Returns
+/// how many of them failed.
+fn flush_pass(meta: &mut PortMeta, counters: &mut PortCounters) -> u64 {
+    let Some(lane) = meta.pass.as_mut() else { return 0 };
+    let queued = lane.queued() as u64;
+    let (passed, failed) = match lane.inject() {
+        Ok(r) => (r.passed, r.failed),
+        Err(_) => (0, queued),
+    };
+    counters.passed += passed;
+    counters.pass_failed += failed;
+    failed
 }

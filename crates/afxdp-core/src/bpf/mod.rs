@@ -141,6 +141,8 @@ pub struct Steering {
     control: Mutex<Control>,
     /// Keeps the program fd (and any map not taken out above) open.
     ebpf: Mutex<Ebpf>,
+    /// Verdict.Pass: lanes and maps of the injector (crate::pass).
+    pass: crate::pass::PassShared,
 }
 
 const _: () = {
@@ -194,6 +196,11 @@ impl Steering {
 
     pub fn program_id(&self) -> u32 {
         self.program_id
+    }
+
+    /// The injector state behind Verdict.Pass (see `crate::pass`).
+    pub fn pass(&self) -> &crate::pass::PassShared {
+        &self.pass
     }
 
     /// Puts an AF_XDP socket into the XSKMAP at `queue`: from now on the
@@ -397,6 +404,7 @@ struct Loaded {
     xsks: XskMap<MapData>,
     counters: PerCpuArray<MapData, RawCounters>,
     control: Control,
+    pass: crate::pass::PassShared,
 }
 
 impl Loaded {
@@ -415,7 +423,8 @@ impl Loaded {
         // otherwise we steer everything, as the plain data path expects.
         // Done before attaching, so no packet sees the zeroed tables.
         control.set_rules(&RuleSet::steer_all())?;
-        Ok(Loaded { ebpf, program_id, xsks, counters, control })
+        let pass = crate::pass::PassShared::new(&mut ebpf, PROGRAM_NAME)?;
+        Ok(Loaded { ebpf, program_id, xsks, counters, control, pass })
     }
 
     fn into_steering(self, key: Key, ifname: &str, mode: AttachedMode, link: Option<FdLink>) -> Steering {
@@ -429,6 +438,7 @@ impl Loaded {
             counters: self.counters,
             control: Mutex::new(self.control),
             ebpf: Mutex::new(self.ebpf),
+            pass: self.pass,
         }
     }
 }
