@@ -17,7 +17,7 @@ import { Packet, type PacketOwner } from './packet-view.js';
 import { Verdict, VERDICT_FORWARD_BASE } from './verdict.js';
 import type { Handler } from './port.js';
 
-export type VerdictName = 'drop' | 'tx' | 'forward';
+export type VerdictName = 'drop' | 'tx' | 'forward' | 'pass';
 
 export interface FrameOutcome {
   /** Index of the input frame. */
@@ -25,9 +25,9 @@ export interface FrameOutcome {
   verdict: VerdictName;
   /** Interface the frame arrived on. */
   in: string;
-  /** Interface it was sent out of (tx: the same; forward: the target; drop: null). */
+  /** Interface it was sent out of (tx: the same; forward: the target; drop, pass: null). */
   out: string | null;
-  /** The frame as the handler left it (a copy), for tx and forward; null for drop. */
+  /** The frame as the handler left it (a copy), for tx, forward and pass; null for drop. */
   frame: Uint8Array | null;
   /** Why the frame was dropped, when the handler failed on it. */
   error?: string;
@@ -39,7 +39,7 @@ export interface RunHandlerResult {
   verdicts: VerdictName[];
   /** The frames sent (tx and forward), in order, as edited. */
   sent: Uint8Array[];
-  counts: { frames: number; tx: number; forward: number; drop: number; handlerErrors: number };
+  counts: { frames: number; tx: number; forward: number; drop: number; pass: number; handlerErrors: number };
 }
 
 export interface RunHandlerOptions {
@@ -76,7 +76,7 @@ export class HandlerHarness {
   readonly #headroom: number;
   readonly #frameSize: number;
   #index = 0;
-  readonly counts = { frames: 0, tx: 0, forward: 0, drop: 0, handlerErrors: 0 };
+  readonly counts = { frames: 0, tx: 0, forward: 0, drop: 0, pass: 0, handlerErrors: 0 };
 
   constructor(options: RunHandlerOptions = {}) {
     this.interfaces = options.interfaces?.length ? [...options.interfaces] : ['eth0'];
@@ -116,7 +116,7 @@ export class HandlerHarness {
         verdict = handler(packet);
         if (typeof verdict !== 'number' || !Number.isInteger(verdict) || verdict < 0) {
           error = `handler returned ${typeof verdict === 'number' ? verdict : typeof verdict}, not a verdict`;
-        } else if (verdict >= VERDICT_FORWARD_BASE && !this.#byIndex[verdict - VERDICT_FORWARD_BASE]) {
+        } else if (verdict !== Verdict.Pass && verdict >= VERDICT_FORWARD_BASE && !this.#byIndex[verdict - VERDICT_FORWARD_BASE]) {
           error = `forward verdict ${verdict} names no port`;
         }
       } catch (err) {
@@ -135,6 +135,11 @@ export class HandlerHarness {
       if (verdict === Verdict.Tx) {
         this.counts.tx++;
         return { index, verdict: 'tx', in: inInterface, out: inInterface, frame };
+      }
+      if (verdict === Verdict.Pass) {
+        // To the kernel stack of the interface it came in on, as edited.
+        this.counts.pass++;
+        return { index, verdict: 'pass', in: inInterface, out: null, frame };
       }
       this.counts.forward++;
       return { index, verdict: 'forward', in: inInterface, out: this.#byIndex[(verdict as number) - VERDICT_FORWARD_BASE]!.interface, frame };
@@ -165,7 +170,7 @@ export function runHandler(
   return {
     outcomes,
     verdicts: outcomes.map((o) => o.verdict),
-    sent: outcomes.filter((o) => o.frame).map((o) => o.frame!),
+    sent: outcomes.filter((o) => o.out !== null).map((o) => o.frame!),
     counts: { ...harness.counts },
   };
 }

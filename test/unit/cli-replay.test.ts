@@ -27,7 +27,7 @@ test('runHandler reports verdicts and the frames sent, as edited', () => {
   const f = frame(7);
   const r = runHandler(reflect, [f, new Uint8Array(60)]);
   assert.deepEqual(r.verdicts, ['tx', 'drop']);
-  assert.deepEqual(r.counts, { frames: 2, tx: 1, forward: 0, drop: 1, handlerErrors: 0 });
+  assert.deepEqual(r.counts, { frames: 2, tx: 1, forward: 0, drop: 1, pass: 0, handlerErrors: 0 });
   const out = r.sent[0]!;
   assert.deepEqual(out.subarray(0, 6), f.subarray(6, 12), 'MACs swapped');
   assert.deepEqual(out.subarray(26, 30), f.subarray(30, 34), 'IPs swapped');
@@ -35,6 +35,19 @@ test('runHandler reports verdicts and the frames sent, as edited', () => {
   assert.equal(r.outcomes[0]!.out, 'eth0');
   assert.notEqual(out, f, 'the input is not modified in place');
   assert.equal(f[0], 0x02);
+});
+
+test('runHandler reports Verdict.Pass: the frame as edited, to the kernel (not sent out)', () => {
+  const f = frame(22);
+  const r = runHandler((p: Packet) => {
+    p.setU8(22, p.u8(22) - 1); // TTL
+    return Verdict.Pass;
+  }, [f]);
+  assert.deepEqual(r.verdicts, ['pass']);
+  assert.deepEqual(r.counts, { frames: 1, tx: 0, forward: 0, drop: 0, pass: 1, handlerErrors: 0 });
+  assert.equal(r.outcomes[0]!.out, null);
+  assert.equal(r.outcomes[0]!.frame![22], 63, 'as edited');
+  assert.equal(r.sent.length, 0, 'passed frames are not sent out of a port');
 });
 
 test('runHandler: a throwing or non-verdict handler drops the frame and says why', () => {
@@ -87,7 +100,7 @@ test('afxdp replay: verdicts as pcapng comments, dropped frames on their own int
     const out = join(dir, 'out.pcapng');
     const r = spawnSync(process.execPath, [bin, 'replay', 'examples/firewall.ts', '--in', input, '--out', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /frames 4: tx 2, forward 0, drop 2 \(handler errors 0\)/);
+    assert.match(r.stdout, /frames 4: tx 2, forward 0, pass 0, drop 2 \(handler errors 0\)/);
     const recs = [];
     for await (const rec of readCapture(out)) recs.push(rec);
     assert.deepEqual(recs.map((x) => x.comments), [

@@ -11,6 +11,7 @@ export interface Row {
   rx: number;
   tx: number;
   forwarded: number;
+  passed: number;
   dropped: number;
   handlerErrors: number;
   fillRingEmpty: number;
@@ -19,6 +20,7 @@ export interface Row {
   rxPps: number;
   txPps: number;
   fwdPps: number;
+  passPps: number;
   dropPps: number;
   /**
    * Handler time per frame, in nanoseconds: over the interval between the
@@ -55,6 +57,7 @@ export function rows(current: WorkerStats[], previous: WorkerStats[] | null, sec
         rx: p.rx,
         tx: p.tx,
         forwarded: p.forwarded,
+        passed: p.passed ?? 0,
         dropped: p.dropped,
         handlerErrors: p.handlerErrors,
         fillRingEmpty: p.xdp.rxFillRingEmptyDescs,
@@ -63,6 +66,7 @@ export function rows(current: WorkerStats[], previous: WorkerStats[] | null, sec
         rxPps: rate(p.rx, b?.rx),
         txPps: rate(p.tx, b?.tx),
         fwdPps: rate(p.forwarded, b?.forwarded),
+        passPps: rate(p.passed ?? 0, b?.passed),
         dropPps: rate(p.dropped, b?.dropped),
         handlerNsPerPacket: frames > 0 ? ((t?.handlerNs ?? 0) - (tb?.handlerNs ?? 0)) / frames : NaN,
       });
@@ -154,7 +158,7 @@ export function terminalLine(r: Row): string {
     ? ` ! fill-empty ${si(r.fillRingEmpty)} rx-full ${si(r.rxRingFull)} rx-dropped ${si(r.rxDropped)}`
     : ' rings ok';
   return `${`${r.interface} q${r.queue}`.padEnd(10)} ${si(r.rxPps).padStart(5)} pkt/s ` +
-    `tx ${si(r.txPps).padStart(5)}/s fwd ${si(r.fwdPps).padStart(5)}/s drop ${si(r.dropPps).padStart(5)}/s ` +
+    `tx ${si(r.txPps).padStart(5)}/s fwd ${si(r.fwdPps).padStart(5)}/s ${r.passed ? `pass ${si(r.passPps).padStart(5)}/s ` : ''}drop ${si(r.dropPps).padStart(5)}/s ` +
     `err ${si(r.handlerErrors)} rx ${si(r.rx)} handler ${nsText(r.handlerNsPerPacket).padStart(4)} ns/pkt${health}`;
 }
 
@@ -174,7 +178,7 @@ export function steeringLogLine(r: SteeringRow, when = new Date()): string {
 
 /** One key=value line per port, for logs (stable field names, easy to grep or parse). */
 export function logLine(r: Row, when = new Date()): string {
-  return `${when.toISOString()} ${r.interface}/${r.queue} rx=${r.rx} tx=${r.tx} fwd=${r.forwarded} drop=${r.dropped} ` +
+  return `${when.toISOString()} ${r.interface}/${r.queue} rx=${r.rx} tx=${r.tx} fwd=${r.forwarded} pass=${r.passed} drop=${r.dropped} ` +
     `err=${r.handlerErrors} rx_pps=${Math.round(r.rxPps)} handler_ns=${nsText(r.handlerNsPerPacket)} ` +
     `fill_empty=${r.fillRingEmpty} rx_full=${r.rxRingFull} rx_dropped=${r.rxDropped}`;
 }

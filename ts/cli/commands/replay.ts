@@ -21,9 +21,10 @@ frame arrives on the first --interface.
 
 The output (pcapng) holds, in input order, every input frame with its
 verdict as a packet comment ("afxdp: #12 verdict=tx"): frames the handler
-sent (tx, forward) as edited, on the interface they went out of, and dropped
-frames as they arrived on an interface named "dropped" (leave them out with
---sent-only). Counts per verdict go to stdout.
+sent (tx, forward) as edited, on the interface they went out of, frames
+passed to the kernel (Verdict.Pass) as edited on an interface named "kernel",
+and dropped frames as they arrived on an interface named "dropped" (leave
+them out with --sent-only). Counts per verdict go to stdout.
 
 Options:
       --in <file>          Capture to read (pcap or pcapng, Ethernet)
@@ -85,6 +86,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     writer = new PcapngWriter(output, { application: 'afxdp replay', comment: `afxdp replay of ${input} through ${path}`, interfaces: [] });
     for (const name of harness.interfaces) ifIds.set(name, writer.addInterface({ name, linkType: LinkType.Ethernet }));
     if (!sentOnly) ifIds.set('dropped', writer.addInterface({ name: 'dropped', description: 'frames the handler dropped, as they arrived', linkType: LinkType.Ethernet }));
+    ifIds.set('kernel', writer.addInterface({ name: 'kernel', description: 'frames passed to the kernel stack (Verdict.Pass), as edited', linkType: LinkType.Ethernet }));
   }
   const verdicts: Array<{ verdict: string; out?: string; error?: string }> = [];
   let records;
@@ -100,7 +102,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       if (o.error) v.error = o.error;
       verdicts.push(v);
       if (writer) {
-        if (o.frame) await writer.write(o.frame, { interfaceId: ifIds.get(o.out!)!, timestamp: rec.timestamp, comment: comment(o) });
+        if (o.frame) await writer.write(o.frame, { interfaceId: ifIds.get(o.out ?? 'kernel')!, timestamp: rec.timestamp, comment: comment(o) });
         else if (!sentOnly) await writer.write(rec.data, { interfaceId: ifIds.get('dropped')!, timestamp: rec.timestamp, comment: comment(o), originalLength: rec.originalLength });
       }
     }
@@ -122,8 +124,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (flag(p, 'json')) {
     process.stdout.write(`${JSON.stringify({ counts: c, verdicts })}\n`);
   } else {
-    process.stdout.write(`frames ${c.frames}: tx ${c.tx}, forward ${c.forward}, drop ${c.drop} (handler errors ${c.handlerErrors})\n`);
-    if (output) process.stdout.write(`wrote ${sentOnly ? c.tx + c.forward : c.frames} frames to ${output}\n`);
+    process.stdout.write(`frames ${c.frames}: tx ${c.tx}, forward ${c.forward}, pass ${c.pass}, drop ${c.drop} (handler errors ${c.handlerErrors})\n`);
+    if (output) process.stdout.write(`wrote ${sentOnly ? c.tx + c.forward + c.pass : c.frames} frames to ${output}\n`);
   }
   return ExitCode.Ok;
 }
