@@ -9,6 +9,7 @@ import * as reflector from '../../examples/reflector.js';
 import * as udpDrop from '../../examples/udp-drop.js';
 import * as firewall from '../../examples/firewall.js';
 import * as balancer from '../../examples/l4-balancer.js';
+import * as hostFirewall from '../../examples/host-firewall.js';
 import * as P from '../../ts/packet/index.js';
 import { measureAllocation } from '../helpers/heap.js';
 
@@ -45,6 +46,17 @@ test('reflector: swaps MACs, IPs and UDP ports of UDP frames; drops the rest', (
   expected.set(f.subarray(36, 38), 34);
   expected.set(f.subarray(34, 36), 36);
   assert.deepEqual(out, expected, 'only the swapped fields changed; checksums stay valid');
+});
+
+test('host-firewall: echoes UDP port 7, drops the blocked prefix, passes the rest unchanged', () => {
+  const arp = new Uint8Array(42);
+  arp[12] = 0x08;
+  arp[13] = 0x06;
+  const frames = [udp({ dstPort: 7 }), udp({ dstPort: 7, srcIp: '198.51.100.9' }), udp({ dstPort: 22 }), icmpFrame(), arp];
+  const r = runHandler(h(hostFirewall), frames);
+  assert.deepEqual(r.verdicts, ['tx', 'drop', 'pass', 'pass', 'pass']);
+  assert.deepEqual(r.outcomes[2]!.frame, frames[2], 'passed unchanged');
+  assert.deepEqual(r.sent[0]!.subarray(34, 36), frames[0]!.subarray(36, 38), 'echo: ports swapped');
 });
 
 test('udp-drop: drops UDP to port 9, sends the rest back with MACs swapped', () => {
