@@ -9,6 +9,8 @@ export { open, Port } from './port.js';
 export type { OpenOptions, Handler, RunOptions, PortStats, XdpSocketStats } from './port.js';
 export { Packet } from './packet-view.js';
 export { Verdict } from './verdict.js';
+export { Capture } from './capture/index.js';
+export type { CaptureOptions, CaptureStats } from './capture/index.js';
 export { PortRules, KernelFastPath, steerTestRun } from './steering.js';
 export type { RuleCounter, SteerSpec, BlockOptions, BlockEntry, OffloadEntry, FrameVerdict } from './steering.js';
 export type { OffloadOptions } from './packet-view.js';

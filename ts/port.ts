@@ -9,6 +9,9 @@ import { Packet, type PacketOwner } from './packet-view.js';
 import { UmemHandle } from './umem.js';
 import { Verdict } from './verdict.js';
 import { KernelFastPath, PortRules, toRuleSet, type RuleCounter, type SteerSpec } from './steering.js';
+import { Capture, type CaptureOptions } from './capture/index.js';
+import { KIND_OUT, KIND_RX, type RingProducer } from './capture/ring.js';
+import { VERDICT_SEND } from './capture/writer.js';
 
 export interface OpenOptions {
   /** Interface name, in the calling thread's network namespace. */
@@ -154,6 +157,8 @@ export class Port implements PacketOwner {
   #stopRequested = false;
   #loop: Promise<void> | null = null;
   #handlerErrors = 0;
+  /** Live capture (port.capture): the ring the loop copies into, or null (then it costs one test per packet). */
+  #capture: { capture: Capture; ring: RingProducer; seq: number } | null = null;
   readonly #waiter: PortWaiter;
   /** The interface's steering rules (shared by its ports). */
   readonly rules: PortRules;
@@ -232,8 +237,13 @@ export class Port implements PacketOwner {
         }
         idle = 0;
         const started = onBatch ? performance.now() : 0;
+        const cap = this.#capture;
+        const capNow = cap !== null ? performance.timeOrigin + performance.now() : 0;
+        const capSec = Math.floor(capNow / 1000);
+        const capNs = Math.floor((capNow - capSec * 1000) * 1e6);
         for (let i = 0; i < n; i++) {
           packet._moveTo(table[2 * i]!, table[2 * i + 1]!);
+          if (cap !== null) cap.ring.push(packet.buffer, packet.offset, packet.length, KIND_RX, 0, this.queue, cap.seq, capSec, capNs);
           let verdict: unknown;
           try {
             verdict = handler(packet);
@@ -250,6 +260,7 @@ export class Port implements PacketOwner {
           }
           verdicts[i] = verdict as number;
           table[2 * i + 1] = packet.length;
+          if (cap !== null) cap.ring.push(packet.buffer, packet.offset, verdict === Verdict.Drop ? 0 : packet.length, KIND_OUT, verdict as number, this.queue, cap.seq++, capSec, capNs);
           if (debug) packet._release();
         }
         const handlerNs = onBatch ? (performance.now() - started) * 1e6 : 0;
@@ -281,7 +292,39 @@ export class Port implements PacketOwner {
   /** Inject a new frame (copied into a free UMEM frame). False when no frame or TX slot is free. */
   send(bytes: Uint8Array): boolean {
     this.#ensureOpen();
-    return native(() => this.umem.native.send(this.index, bytes));
+    const ok = native(() => this.umem.native.send(this.index, bytes));
+    const cap = this.#capture;
+    if (ok && cap !== null) {
+      const t = performance.timeOrigin + performance.now();
+      const sec = Math.floor(t / 1000);
+      cap.ring.push(bytes, 0, bytes.length, KIND_OUT, VERDICT_SEND, this.queue, cap.seq++, sec, Math.floor((t - sec * 1000) * 1e6));
+    }
+    return ok;
+  }
+
+  /**
+   * Capture what this port receives (as it arrived) and sends (as edited,
+   * with the verdict) to a pcapng file, from a writer thread: the data path
+   * never waits for it; when the writer falls behind, capture records are
+   * dropped (`stats().dropped`). Stop it with `await capture.stop()`.
+   */
+  capture(options: CaptureOptions): Capture {
+    this.#ensureOpen();
+    if (this.#capture) throw new AfxdpError('ERR_ALREADY_RUNNING', 'this port is already capturing');
+    const capture = new Capture(options, [{ interface: this.interface, queue: this.queue }]);
+    const slot = { capture, ring: capture.producer(0), seq: 0 };
+    this.#capture = slot;
+    const stop = capture.stop.bind(capture);
+    capture.stop = () => {
+      if (this.#capture === slot) this.#capture = null;
+      return stop();
+    };
+    return capture;
+  }
+
+  /** @internal The daemon's shared capture: this port writes into `ring`. */
+  _attachCapture(capture: Capture, ring: RingProducer): void {
+    this.#capture = { capture, ring, seq: 0 };
   }
 
   /** Reap TX completions and kick pending TX (useful after `send` when no loop runs). */
