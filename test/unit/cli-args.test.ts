@@ -148,7 +148,7 @@ test('status rows and log lines', () => {
   assert.equal(r[0]!.rxPps, 100);
   assert.equal(r[0]!.handlerNsPerPacket, 40, 'handler time per frame over the interval: 8000 ns / 200 frames');
   const line = logLine(r[0]!, new Date(0));
-  assert.equal(line, '1970-01-01T00:00:00.000Z eth0/0 rx=300 tx=299 fwd=0 drop=1 err=0 rx_pps=100 handler_ns=40 fill_empty=1 rx_full=2 rx_dropped=0');
+  assert.equal(line, '1970-01-01T00:00:00.000Z eth0/0 rx=300 tx=299 fwd=0 pass=0 drop=1 err=0 rx_pps=100 handler_ns=40 fill_empty=1 rx_full=2 rx_dropped=0');
   assert.deepEqual(parseLogLine(line)?.rx, '300');
   assert.match(terminalLine(r[0]!), / rx 300 handler   40 ns\/pkt ! fill-empty 1 /);
   assert.equal(rows([workerStats(300, 10, 9000)], null, 0)[0]!.handlerNsPerPacket, 30, 'without a previous snapshot: since the start');
