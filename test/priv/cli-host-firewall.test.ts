@@ -26,7 +26,7 @@ test('host-firewall: echo answered by the handler, blocked prefix dropped, the r
       const macs = { srcMac: lab.peer.mac, dstMac: lab.dut.mac };
       const echo = Array.from({ length: 10 }, (_, i) => buildUdp({ ...macs, src: lab.peer.ipv4, dst: lab.dut.ipv4, srcPort: 30000 + i, dstPort: 7, payload: `echo ${i}` }));
       const blocked = Array.from({ length: 7 }, (_, i) => buildUdp({ ...macs, src: '198.51.100.9', dst: lab.dut.ipv4, srcPort: 31000 + i, dstPort: 7, payload: 'no' }));
-      const capture = peerCapture(lab, { capture: true, expect: echo.length, idleMs: 1000 });
+      const capture = peerCapture(lab, { capture: true, expect: echo.length, idleMs: 5000 });
       await capture.ready;
       await peer(lab, { send: [...blocked, ...echo] });
       const got = (await capture.result).captured.filter((f) => f.length >= 42 && f[23] === 17 && ((f[34]! << 8) | f[35]!) === 7);
