@@ -58,7 +58,7 @@ function stats(steered: number, passed: number): WorkerStats[] {
   return [0, 1].map((queue) => ({
     queue,
     ports: [{
-      interface: 'eth0', queue, rx: 1, tx: 0, dropped: 1, forwarded: 0, sent: 0, handlerErrors: 0, invalidVerdicts: 0, txRingFullDrops: 0, xdp,
+      interface: 'eth0', queue, rx: 1, tx: 0, dropped: 1, forwarded: 0, sent: 0, passed: 0, passFailed: 0, handlerErrors: 0, invalidVerdicts: 0, txRingFullDrops: 0, xdp,
       frames: { fillRing: 10, rxRing: 0, handler: 0, txRing: 0, completionRing: 0 }, attachMode: 'native', zeroCopy: false,
       steering: steering(steered, passed),
     }],
