@@ -174,3 +174,13 @@ export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
   }
   return cond();
 }
+
+/** Whether one ping from the peer to the dut's address gets an answer (within a second). */
+export function pingWorks(lab: Lab): boolean {
+  try {
+    lab.exec(lab.peer, 'ping', ['-c', '1', '-W', '1', lab.dut.ipv4]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -11,18 +11,9 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { open, type Lab } from '../../ts/index.js';
-import { NO_CAPABILITIES, requirePrivileges, until, withLab } from '../helpers/priv.js';
+import { NO_CAPABILITIES, pingWorks, requirePrivileges, until, withLab } from '../helpers/priv.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
-
-function pingWorks(lab: Lab): boolean {
-  try {
-    lab.exec(lab.peer, 'ping', ['-c', '1', '-W', '1', lab.dut.ipv4]);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Run the open-port fixture in the dut namespace, optionally as an unprivileged user. */
 function childOpen(lab: Lab, options: object, extra: { stay?: boolean; unprivileged?: boolean } = {}) {

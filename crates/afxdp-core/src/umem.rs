@@ -225,13 +225,10 @@ impl UmemGroup {
                 format!("{} has {queues} RX queue(s); queue {} does not exist", opts.interface, opts.queue),
             ));
         }
-        if opts.mode == AttachMode::Native {
-            self.check_mtu(&opts.interface)?;
-        }
+        // In every mode: skb mode takes the port but the kernel then drops
+        // every frame too long for a UMEM frame, silently (rx_dropped).
+        self.check_mtu(&opts.interface)?;
         let steering = Steering::acquire(ifindex, &opts.interface, opts.mode)?;
-        if steering.mode() == crate::bpf::AttachedMode::Native {
-            self.check_mtu(&opts.interface)?;
-        }
         // Rules go in before the socket joins the XSKMAP: a fresh program
         // steers everything, and frames steered by mistake (SSH, ARP) could
         // never go back to the kernel.
@@ -263,9 +260,11 @@ impl UmemGroup {
             return Err(Error::new(
                 ErrorCode::MtuTooLarge,
                 format!(
-                    "{interface} has MTU {mtu}, which needs frames of at least {needed} bytes in native mode; \
-                     frame size is {} (lower the MTU, raise frameSize, or use mode 'skb')",
-                    self.frame_size()
+                    "{interface} has MTU {mtu}, which needs frames of at least {needed} bytes; frame size is {} \
+                     (lower the MTU to {} or less: multi-buffer frames are not supported yet, and in any XDP \
+                     mode the kernel would drop longer frames without a word)",
+                    self.frame_size(),
+                    self.frame_size().saturating_sub(14 + 8 + KERNEL_HEADROOM)
                 ),
             ));
         }

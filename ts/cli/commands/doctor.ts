@@ -10,6 +10,7 @@ import { release } from 'node:os';
 import { flag, int, interfaceExists, parse, rxQueueCount, str, type Options } from '../args.js';
 import { ExitCode, describeError, exitCodeFor, usageError } from '../exit-codes.js';
 import { loadBinding, nativePackageName } from '../../native.js';
+import { describeProgram, removalHint, xdpPrograms, type XdpProgram } from '../xdp-chain.js';
 
 export const DOCTOR_HELP = `Usage: afxdp doctor --interface <name> [options]
 
@@ -61,6 +62,10 @@ export interface DoctorReport {
   nativeXdp: boolean | null;
   zeroCopy: boolean | null;
   xdpProgram: { id: number; name: string | null } | null;
+  /** Every XDP program on the interface (libxdp's dispatcher, xdp-filter, ...), with who holds it. */
+  xdpPrograms: XdpProgram[];
+  /** Whether this kernel loads freplace programs (libxdp dispatchers need them); null when not probed. */
+  freplace: boolean | null;
   checks: Check[];
   exitCode: number;
 }
@@ -102,7 +107,6 @@ function tryRun(cmd: string, args: string[]): string | null {
 interface LinkInfo {
   mtu?: number;
   operstate?: string;
-  xdp?: { prog?: { id: number; name?: string }; attached?: Array<{ prog?: { id: number; name?: string } }> };
 }
 
 function linkInfo(ifname: string): LinkInfo | null {
@@ -197,7 +201,7 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
   const add = (c: Check) => checks.push(c);
   const kernel = release();
   const report: DoctorReport = {
-    interface: ifname, kernel, driver: null, queues: 0, mtu: null, nativeXdp: null, zeroCopy: null, xdpProgram: null, checks, exitCode: 0,
+    interface: ifname, kernel, driver: null, queues: 0, mtu: null, nativeXdp: null, zeroCopy: null, xdpProgram: null, xdpPrograms: [], freplace: null, checks, exitCode: 0,
   };
 
   // Kernel.
@@ -263,11 +267,11 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
     ...(combinedMax && Number(combinedMax) > report.queues && { fix: `more queues spread the load: \`ethtool -L ${ifname} combined ${combinedMax}\`` }),
   });
 
-  // MTU against the frame size, with the rule `open` applies in native mode
+  // MTU against the frame size, with the rule `open` applies in every mode
   // (crates/afxdp-core/src/umem.rs check_mtu): 256 bytes of XDP headroom,
   // then an Ethernet header with up to two VLAN tags (22 bytes) and the MTU.
-  // In skb mode `run` starts anyway, but oversized frames are dropped by the
-  // kernel (rx_dropped); doctor reports it as a failure either way.
+  // Multi-buffer frames are not supported yet, so a longer frame would be
+  // dropped by the kernel; `open` refuses the port instead.
   if (report.mtu !== null) {
     const room = options.frameSize - 256;
     const need = report.mtu + 22;
@@ -275,7 +279,7 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
     else {
       const fix = `lower the MTU (\`ip link set dev ${ifname} mtu ${room - 22}\`)${options.frameSize < 4096 ? ' or use --frame-size 4096' : ''}`;
       const detail = `MTU ${report.mtu} frames (${need} bytes) do not fit ${options.frameSize}-byte UMEM frames (${room} bytes of room)`;
-      add({ name: 'mtu', status: 'fail', detail: `${detail} (in skb mode \`run\` starts, but the kernel drops them)`, fix, exitCode: ExitCode.Unsupported });
+      add({ name: 'mtu', status: 'fail', detail: `${detail}: \`run\` refuses the port (ERR_MTU_TOO_LARGE; multi-buffer frames are not supported yet)`, fix, exitCode: ExitCode.Unsupported });
     }
   }
 
@@ -287,19 +291,18 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
     else add({ name: 'offloads', status: 'ok', detail: 'GRO/LRO off' });
   }
 
-  // XDP program already attached.
-  const prog = link?.xdp?.prog ?? link?.xdp?.attached?.[0]?.prog;
-  if (prog) {
-    const name = prog.name ?? programName(prog.id);
-    report.xdpProgram = { id: prog.id, name };
-    if (name === 'afxdp_steer') {
-      add({ name: 'xdp-program', status: 'fail', detail: `afxdp's steering program (id ${prog.id}) is attached: another afxdp process serves ${ifname}`, fix: 'see `afxdp status`; stop that daemon, or run your handler in it', exitCode: ExitCode.Busy });
-    } else {
-      add({ name: 'xdp-program', status: 'fail', detail: `XDP program ${name ?? '?'} (id ${prog.id}) is attached to ${ifname}`, fix: `detach it (\`ip link set dev ${ifname} xdp off\`) if nothing needs it`, exitCode: ExitCode.Busy });
-    }
-  } else {
-    add({ name: 'xdp-program', status: 'ok', detail: 'no XDP program attached' });
+  // XDP programs already attached: afxdp needs the interface to itself.
+  report.xdpPrograms = xdpPrograms(ifname, programName);
+  const first = report.xdpPrograms[0];
+  if (first) report.xdpProgram = { id: first.id, name: first.name };
+  for (const p of report.xdpPrograms) {
+    const detail = p.kind === 'afxdp'
+      ? `afxdp's steering program ${describeProgram(p)} is attached: another afxdp process serves ${ifname}`
+      : `XDP program ${describeProgram(p)} is attached to ${ifname}; afxdp cannot share an interface with another XDP program yet`;
+    add({ name: 'xdp-program', status: 'fail', detail, fix: removalHint(p, ifname), exitCode: ExitCode.Busy });
   }
+  if (report.xdpPrograms.length === 0) add({ name: 'xdp-program', status: 'ok', detail: 'no XDP program attached' });
+  if (options.probe) await probeFreplace(report, add);
 
   // Probe native XDP and zero-copy.
   const blocked = checks.some((c) => c.status === 'fail');
@@ -319,6 +322,25 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
     }
   }
   return finish(report);
+}
+
+/**
+ * Can libxdp build a multi-program dispatcher on this kernel? It chains
+ * programs through freplace programs; where the kernel refuses those,
+ * xdp-loader and xdp-filter attach their program alone. Informational:
+ * afxdp does not join a dispatcher either way.
+ */
+async function probeFreplace(report: DoctorReport, add: (c: Check) => void): Promise<void> {
+  const { binding } = await import('../../native.js');
+  try {
+    const p = binding.probeFreplace();
+    report.freplace = p.supported;
+    add(p.supported
+      ? { name: 'multi-prog', status: 'info', detail: 'freplace programs load: libxdp tools can share an interface through a dispatcher (afxdp cannot join one yet)' }
+      : { name: 'multi-prog', status: 'info', detail: `this kernel refuses freplace programs (${p.message}): libxdp tools (xdp-loader, xdp-filter) attach their program alone, with no dispatcher` });
+  } catch (err) {
+    add({ name: 'multi-prog', status: 'info', detail: `freplace support unknown: ${(err as Error).message}` });
+  }
 }
 
 function finish(report: DoctorReport): DoctorReport {

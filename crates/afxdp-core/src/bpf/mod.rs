@@ -9,9 +9,11 @@
 
 pub mod abi;
 mod control;
+pub mod libxdp;
 pub(crate) mod netlink;
 pub mod parse;
 pub mod prefix;
+pub mod probe;
 pub mod rules;
 pub mod sys;
 
@@ -531,7 +533,9 @@ fn busy_error(ifname: &str, present: &netlink::LinkXdp) -> Error {
             XdpAttach::Skb => ("skb", "xdpgeneric"),
             XdpAttach::Hardware => ("offloaded", "xdpoffload"),
         };
-        let removal = if let Some(link_id) = links.get(&id) {
+        let removal = if let Some(hint) = libxdp::removal_hint(name, ifname) {
+            hint
+        } else if let Some(link_id) = links.get(&id) {
             format!(
                 "it is held by bpf_link {link_id} of a running process: stop that process, \
                  or run `bpftool link detach id {link_id}`"
@@ -544,7 +548,11 @@ fn busy_error(ifname: &str, present: &netlink::LinkXdp) -> Error {
     }
     Error::new(
         ErrorCode::XdpProgramBusy,
-        format!("{ifname} already carries an XDP program that is not ours: {}", parts.join("; ")),
+        format!(
+            "{ifname} already carries an XDP program that is not ours: {}. afxdp needs the interface to itself: \
+             it cannot join a libxdp dispatcher or share the interface with another XDP program yet",
+            parts.join("; ")
+        ),
     )
 }
 
