@@ -10,22 +10,29 @@ import { test } from 'node:test';
 import { open, Verdict } from '../../ts/index.js';
 import { hex, udpFrame } from '../helpers/frames.js';
 import { peer, requirePrivileges, until, withLab } from '../helpers/priv.js';
+import { runCli } from './cli-support.js';
 
 test('MTU 9000: open refuses with ERR_MTU_TOO_LARGE in every mode and frame size, nothing attached', async (t) => {
   if (!requirePrivileges(t)) return;
   await withLab({ mtu: 9000 }, async (lab) => {
     for (const mode of ['auto', 'skb', 'native'] as const) {
       for (const frameSize of [2048, 4096] as const) {
-          await assert.rejects(open({ interface: lab.dut.ifname, mode, frameSize }), (err: any) => {
-            assert.equal(err.code, 'ERR_MTU_TOO_LARGE', `mode ${mode}, frameSize ${frameSize}: ${err.code}: ${err.message}`);
-            assert.match(err.message, /MTU 9000/);
-            return true;
-          });
-          assert.equal(lab.xdpProgramId(lab.dut), null, `mode ${mode}: a refused open left a program attached`);
-        }
+        await assert.rejects(open({ interface: lab.dut.ifname, mode, frameSize }), (err: any) => {
+          assert.equal(err.code, 'ERR_MTU_TOO_LARGE', `mode ${mode}, frameSize ${frameSize}: ${err.code}: ${err.message}`);
+          assert.match(err.message, /MTU 9000/);
+          return true;
+        });
+        assert.equal(lab.xdpProgramId(lab.dut), null, `mode ${mode}: a refused open left a program attached`);
       }
-    });
+    }
+    // The daemon says so and exits 7 (unsupported), rather than run and drop.
+    const run = await runCli(['run', 'examples/reflector.ts', '-i', lab.dut.ifname, '--quiet'], { ns: lab.dut.ns });
+    assert.equal(run.code, 7, run.stdout + run.stderr);
+    assert.match(run.stderr, /ERR_MTU_TOO_LARGE/);
+    assert.match(run.stderr, /MTU 9000/);
+    assert.equal(lab.xdpProgramId(lab.dut), null);
   });
+});
 
 for (const frameSize of [2048, 4096] as const) {
   test(`the largest MTU a ${frameSize}-byte frame holds opens in skb mode and its longest frames arrive whole`, async (t) => {

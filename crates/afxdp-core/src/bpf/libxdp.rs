@@ -2,12 +2,42 @@
 //! put on an interface, so that a refusal can say what is there and how to
 //! take it off with the tool that put it there.
 //!
-//! afxdp does not join a libxdp multi-program dispatcher (yet): the
-//! dispatcher chains its members through freplace (BPF_PROG_TYPE_EXT)
-//! programs, and joining means rebuilding the dispatcher with one more slot
-//! and swapping it in atomically, as libxdp does (README, "Sharing an
-//! interface with other XDP programs"). Until then afxdp needs the interface
-//! to itself and says so.
+//! afxdp does not join a libxdp multi-program dispatcher (yet), and needs the
+//! interface to itself (README, "Sharing an interface with other XDP
+//! programs"). The kernel this was written on (6.18, the project's test VMs)
+//! refuses freplace programs with EPERM (`probe.rs`), so no dispatcher can
+//! exist there and a join could not have been tested; none was written.
+//!
+//! How a join would work, from libxdp's protocol (xdp-tools
+//! lib/libxdp/protocol.org, dispatcher version 2), for whoever has a kernel
+//! that loads freplace programs:
+//! - The dispatcher is an XDP program, attached through netlink (it outlives
+//!   its loader), with ten stub functions `prog0..prog9` and a frozen
+//!   `.rodata` config `conf`: magic 236, version 2, `num_progs_enabled`,
+//!   `is_xdp_frags`, then per slot `chain_call_actions` (bitmap of the XDP
+//!   actions that continue the chain; bit 31 always set), `run_prios`,
+//!   `program_flags`. It returns as soon as a member's action is not in
+//!   its bitmap.
+//! - Members are the programs loaded as BPF_PROG_TYPE_EXT against a stub
+//!   (aya `Extension::load(dispatcher_fd, "progN")`), linked with
+//!   bpf_link_create and pinned under `<bpffs>/xdp/dispatch-IFINDEX-DID/
+//!   progN-prog` and `progN-link`, all under `flock(<bpffs>/xdp, LOCK_EX)`.
+//! - Adding one = read the attached dispatcher's config map and pinned
+//!   members, build a new dispatcher with the members sorted by run
+//!   priority (ties by name), attach every member to it as well
+//!   (`Extension::attach_to_program`, freplace multi-attach, Linux ≥ 5.10),
+//!   pin, swap with netlink `XDP_FLAGS_REPLACE` + `IFLA_XDP_EXPECTED_FD`
+//!   (retry from the top if the interface changed), unpin the old one.
+//!   Removing one is the same with one fewer member.
+//! - afxdp's steering program ends the chain when it redirects to AF_XDP
+//!   (XDP_REDIRECT is terminal), so it must run after filters: xdp-filter
+//!   declares priority 10, libxdp's default is 50; afxdp would take a later
+//!   one and chain on XDP_PASS only.
+//! - The catch: members persist through their pins, so a SIGKILLed afxdp
+//!   would leave its slot behind (steering falls back to XDP_PASS with no
+//!   socket, but its drop list and rules keep acting) where today's bpf_link
+//!   goes with the process. A join needs stale-slot removal (owner pid in a
+//!   pin name or map, swept at the next start and by `doctor`).
 
 /// The name libxdp gives its dispatcher program (`xdp-dispatcher.o`).
 pub const DISPATCHER_NAME: &str = "xdp_dispatcher";
