@@ -19,7 +19,15 @@ pub struct FreplaceProbe {
 #[napi]
 pub fn probe_freplace() -> napi::Result<FreplaceProbe, String> {
     Ok(match freplace().map_err(to_js)? {
-        Freplace::Supported => FreplaceProbe { supported: true, errno: 0, message: String::new() },
-        Freplace::Refused { errno, message } => FreplaceProbe { supported: false, errno, message },
+        Freplace::Supported => FreplaceProbe {
+            supported: true,
+            errno: 0,
+            message: String::new(),
+        },
+        Freplace::Refused { errno, message } => FreplaceProbe {
+            supported: false,
+            errno,
+            message,
+        },
     })
 }
