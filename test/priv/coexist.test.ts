@@ -16,7 +16,7 @@ import { test, type TestContext } from 'node:test';
 import { open, Verdict, type Lab } from '../../ts/index.js';
 import { udpFrame } from '../helpers/frames.js';
 import { peer, pingWorks, requirePrivileges, until, withLab } from '../helpers/priv.js';
-import { runCli } from './cli-support.js';
+import { Daemon, runCli } from './cli-support.js';
 
 /** xdp-filter in the dut namespace; its pins go to a bpffs of our own (LIBXDP_BPFFS). */
 class XdpFilter {
@@ -135,6 +135,27 @@ test('afxdp first: xdp-filter is refused and afxdp keeps steering; after close x
       filter.ok(['load', lab.dut.ifname]);
       assert.notEqual(lab.xdpProgramId(lab.dut), null);
     } finally {
+      filter.dispose();
+    }
+  });
+});
+
+test('a SIGKILLed afxdp daemon leaves the interface to xdp-filter, which then loads and filters', async (t) => {
+  if (!requirePrivileges(t) || !haveXdpFilter(t)) return;
+  await withLab({}, async (lab) => {
+    const filter = new XdpFilter(lab);
+    const daemon = new Daemon(['run', 'examples/reflector.ts', '-i', lab.dut.ifname, '--quiet'], lab.dut.ns);
+    try {
+      await daemon.ready();
+      assert.notEqual(filter.run(['load', lab.dut.ifname]).status, 0, 'refused while the daemon runs');
+      await daemon.stop('SIGKILL');
+      // The bpf_link goes with the process, however it dies.
+      assert.ok(await until(() => lab.xdpProgramId(lab.dut) === null), 'the steering program outlived SIGKILL');
+      filter.ok(['load', lab.dut.ifname]);
+      filter.ok(['ip', lab.peer.ipv4, '--mode', 'src']);
+      assert.equal(pingWorks(lab), false, 'xdp-filter drops the denied address');
+    } finally {
+      await daemon.kill();
       filter.dispose();
     }
   });
