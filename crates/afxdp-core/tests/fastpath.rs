@@ -61,10 +61,14 @@ fn send_udp(lab: &Lab, n: usize) {
 fn steer_block_offload_on_veth() {
     let Some((lab, ifindex)) = Lab::start("steer_block_offload_on_veth", "fast") else { return };
     let mut group = UmemGroup::new(&UmemOptions::default()).expect("umem");
-    let port = group.add_port(&PortOptions::new(IF_A)).expect("port on veth0");
+    // The rules go in with the port, before its socket joins the XSKMAP: set
+    // afterwards, IPv6 chatter of the fresh veth (MLD, router solicitations)
+    // arriving in between was steered to the socket and counted as a sixth frame.
+    let mut opts = PortOptions::new(IF_A);
+    opts.rules = Some(RuleSet::from_json(r#"{"default":"pass","rules":[{"name":"udp dst port 9","action":"steer",
+        "match":{"kind":"and","of":[{"kind":"proto","value":17},{"kind":"port","dir":"dst","from":9,"to":9}]}}]}"#).unwrap());
+    let port = group.add_port(&opts).expect("port on veth0");
     let steering = Steering::acquire(ifindex, IF_A, AttachMode::Auto).expect("the port's steering program");
-    steering.set_rules(&RuleSet::from_json(r#"{"default":"pass","rules":[{"name":"udp dst port 9","action":"steer",
-        "match":{"kind":"and","of":[{"kind":"proto","value":17},{"kind":"port","dir":"dst","from":9,"to":9}]}}]}"#).unwrap()).unwrap();
 
     // The kernel keeps TCP (and the ARP it needs) while UDP/9 goes to us.
     let listener = TcpListener::bind((ADDR_A, 7000)).expect("listen in a");
