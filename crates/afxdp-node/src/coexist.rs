@@ -2,9 +2,10 @@
 //! multi-program dispatcher is made of (for `afxdp doctor`).
 
 use afxdp_core::bpf::probe::{freplace, Freplace};
+use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::to_js;
+use crate::errors::OrThrow;
 
 #[napi(object)]
 pub struct FreplaceProbe {
@@ -17,17 +18,9 @@ pub struct FreplaceProbe {
 /// Loads the steering program (attached nowhere) and a do-nothing freplace
 /// program against it, then drops both.
 #[napi]
-pub fn probe_freplace() -> napi::Result<FreplaceProbe, String> {
-    Ok(match freplace().map_err(to_js)? {
-        Freplace::Supported => FreplaceProbe {
-            supported: true,
-            errno: 0,
-            message: String::new(),
-        },
-        Freplace::Refused { errno, message } => FreplaceProbe {
-            supported: false,
-            errno,
-            message,
-        },
+pub fn probe_freplace(env: Env) -> napi::Result<FreplaceProbe> {
+    Ok(match freplace().or_throw(&env)? {
+        Freplace::Supported => FreplaceProbe { supported: true, errno: 0, message: String::new() },
+        Freplace::Refused { errno, message } => FreplaceProbe { supported: false, errno, message },
     })
 }

@@ -12,7 +12,7 @@ use afxdp_core::umem::{PortOptions, UmemGroup, UmemOptions, ZeroCopy};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-mod coexist;
+pub mod coexist;
 mod errors;
 mod link;
 // pub (steer, traffic): their free functions are reached only through napi
