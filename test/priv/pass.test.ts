@@ -57,6 +57,7 @@ for (const mode of ['native', 'skb'] as const) {
       assert.equal(s.passed, requests, `stats ${JSON.stringify(s)}`);
       assert.equal(requests, 5, 'each request went through the handler once: none came back to AF_XDP');
       assert.equal(s.passFailed, 0);
+      assert.equal(s.dropped, others, 'everything else was dropped by the handler');
       await port.close();
       await loop;
       assertAccounting(port);
