@@ -15,7 +15,7 @@ import { PcapWriter } from '../../ts/packet/pcap.js';
 import { buildUdp } from '../../ts/packet/build.js';
 import { peer, requirePrivileges } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
-import { Daemon, repoRoot, withLabAndDir } from '../priv/cli-support.js';
+import { Daemon, repoRoot, withLabAndDir } from '../helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'afxdp-package-'));
 const project = join(work, 'project');

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketParser, ParseStatus, buildTcp, buildUdp, formatIPv4 } from '../../ts/packet/index.js';
 import { peer, peerCapture, requirePrivileges, withLab } from '../helpers/priv.js';
-import { Daemon, finalTotals, sum } from './cli-support.js';
+import { Daemon, finalTotals, sum } from '../helpers/cli.js';
 
 const BACKENDS = ['198.51.100.10', '198.51.100.11', '198.51.100.12'];
 

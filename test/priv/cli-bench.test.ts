@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requirePrivileges } from '../helpers/priv.js';
-import { runCli } from './cli-support.js';
+import { runCli } from '../helpers/cli.js';
 
 test('bench reports frames/s and CPU per packet for the handler and the native ceiling', async (t) => {
   if (!requirePrivileges(t)) return;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requirePrivileges } from '../helpers/priv.js';
-import { Daemon, runCli, withLabAndDir } from './cli-support.js';
+import { Daemon, runCli, withLabAndDir } from '../helpers/cli.js';
 import type { DoctorReport } from '../../ts/cli/commands/doctor.js';
 
 test('doctor describes the lab veth: driver, queues, MTU, native XDP, no zero-copy', async (t) => {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requirePrivileges } from '../helpers/priv.js';
-import { Daemon, runCli, withLabAndDir, type CliResult } from './cli-support.js';
+import { Daemon, runCli, withLabAndDir, type CliResult } from '../helpers/cli.js';
 
 const DROP_ALL = 'export default function () { return 0; }\n';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Lab } from '../../ts/index.js';
 import { peer, peerCapture, requirePrivileges } from '../helpers/priv.js';
 import { udpFrame } from '../helpers/frames.js';
-import { Daemon, finalTotals, sum } from './cli-support.js';
+import { Daemon, finalTotals, sum } from '../helpers/cli.js';
 
 test('a daemon on two interfaces forwards between them with the firewall example', async (t) => {
   if (!requirePrivileges(t)) return;

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { buildUdp } from '../../ts/packet/index.js';
 import { peer, peerCapture, requirePrivileges, withLab } from '../helpers/priv.js';
-import { Daemon, finalTotals, sum } from './cli-support.js';
+import { Daemon, finalTotals, sum } from '../helpers/cli.js';
 
 const exec = promisify(execFile);
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { requirePrivileges } from '../helpers/priv.js';
-import { Daemon, runCli, finalTotals, sum } from './cli-support.js';
+import { Daemon, runCli, finalTotals, sum } from '../helpers/cli.js';
 
 function namespaces(): string[] {
   return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { enterNetns } from '../../ts/index.js';
 import { peer, requirePrivileges } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
-import { Daemon, finalTotals, withLabAndDir } from './cli-support.js';
+import { Daemon, finalTotals, withLabAndDir } from '../helpers/cli.js';
 
 function fetchText(url: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {

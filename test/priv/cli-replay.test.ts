@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { peer, requirePrivileges } from '../helpers/priv.js';
 import { udpFrame } from '../helpers/frames.js';
 import { readCapture } from '../../ts/packet/capture.js';
-import { Daemon, runCli, withLabAndDir } from './cli-support.js';
+import { Daemon, runCli, withLabAndDir } from '../helpers/cli.js';
 
 /** IPv4 identification: the frame's serial number in this test. */
 function serial(f: Uint8Array): number {

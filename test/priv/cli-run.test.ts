@@ -8,7 +8,7 @@ import { renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peer, requirePrivileges, until } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
-import { Daemon, finalTotals, sum, withLabAndDir } from './cli-support.js';
+import { Daemon, finalTotals, sum, withLabAndDir } from '../helpers/cli.js';
 import { readStates, type DaemonState } from '../../ts/daemon/state-file.js';
 
 function daemonState(d: Daemon): DaemonState | undefined {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { peer, requirePrivileges } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
-import { Daemon, runCli, withLabAndDir } from './cli-support.js';
+import { Daemon, runCli, withLabAndDir } from '../helpers/cli.js';
 import type { Attachment } from '../../ts/cli/commands/status.js';
 import type { DaemonState } from '../../ts/daemon/state-file.js';
 

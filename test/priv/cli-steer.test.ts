@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { enterNetns, type Lab } from '../../ts/index.js';
 import { udpFrame } from '../helpers/frames.js';
 import { peer, requirePrivileges } from '../helpers/priv.js';
-import { Daemon, finalTotals, runCli, sum, withLabAndDir } from './cli-support.js';
+import { Daemon, finalTotals, runCli, sum, withLabAndDir } from '../helpers/cli.js';
 
 /** Drops every frame; a frame not to UDP port 9 is a handler error. */
 const PORT9_ONLY = `export default function (p) {

@@ -16,7 +16,7 @@ import { test, type TestContext } from 'node:test';
 import { open, Verdict, type Lab } from '../../ts/index.js';
 import { udpFrame } from '../helpers/frames.js';
 import { peer, pingWorks, requirePrivileges, until, withLab } from '../helpers/priv.js';
-import { Daemon, runCli } from './cli-support.js';
+import { Daemon, runCli } from '../helpers/cli.js';
 
 /** xdp-filter in the dut namespace; its pins go to a bpffs of our own (LIBXDP_BPFFS). */
 class XdpFilter {

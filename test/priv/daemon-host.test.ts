@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peer, requirePrivileges } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
-import { Daemon, runCli, withLabAndDir } from './cli-support.js';
+import { Daemon, runCli, withLabAndDir } from '../helpers/cli.js';
 
 const SWAP = `import { Verdict, type Packet } from 'afxdp';
 export default function (packet: Packet) { packet.swapMacs(); return Verdict.Tx; }

@@ -12,7 +12,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peer, peerCapture, requirePrivileges } from '../helpers/priv.js';
 import { variedUdpFrames } from '../helpers/frames.js';
-import { Daemon, finalTotals, withLabAndDir } from './cli-support.js';
+import { Daemon, finalTotals, withLabAndDir } from '../helpers/cli.js';
 import { readStates } from '../../ts/daemon/state-file.js';
 
 /** A generous hang guard for a stop that should take about a second. */

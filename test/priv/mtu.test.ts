@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { open, Verdict } from '../../ts/index.js';
 import { hex, udpFrame } from '../helpers/frames.js';
 import { peer, requirePrivileges, until, withLab } from '../helpers/priv.js';
-import { runCli } from './cli-support.js';
+import { runCli } from '../helpers/cli.js';
 
 test('MTU 9000: open refuses with ERR_MTU_TOO_LARGE in every mode and frame size, nothing attached', async (t) => {
   if (!requirePrivileges(t)) return;

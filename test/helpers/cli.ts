@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Lab } from '../../ts/index.js';
-import { NO_CAPABILITIES } from '../helpers/priv.js';
+import { NO_CAPABILITIES } from './priv.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
