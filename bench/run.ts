@@ -1,66 +1,94 @@
 /**
- * `npm run bench`: the data-path benchmark. Creates a veth lab, drives it
- * with the XDP live-frame generator from the peer namespace, and measures
- * side by side in one run, on the same port and rings:
- *   (a) a TypeScript handler that reads the EtherType and drops,
- *   (b) a TypeScript handler that swaps MACs and returns Verdict.Tx,
- * each against the native ceiling (Rust consumer doing the same work).
- * Prints a Markdown table (for BENCHMARKS.md) and a JSON line.
+ * `npm run bench [-- latency] [--queues N] [--busy-poll] [--no-dpdk]`:
+ * the data-path benchmarks. Creates a veth lab, drives it with the XDP
+ * live-frame generator from the peer namespace and prints Markdown tables
+ * (for BENCHMARKS.md) and a JSON line.
+ *
+ *   (default)  throughput, one queue: TS handler / Rust consumer / testpmd
+ *   --queues N throughput on N queues, one worker thread per queue
+ *   latency    request/response round trips through a reflector
+ *
+ * Environment: BENCH_WINDOW_S (default 2), BENCH_ROUNDS (default 3).
  */
-import { cpus, release } from 'node:os';
-import { Lab, enterNetns, open, Verdict } from '../ts/index.js';
-import { benchFrame, compare, pinThread, startTraffic, type Comparison } from '../ts/bench.js';
+import { cpus, loadavg, release } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Lab, enterNetns } from '../ts/index.js';
+import { benchFrame, pinThread, startTraffic } from '../ts/bench.js';
+import { CASES, checksum, printThroughput, runCase, type Case, type CaseResult } from './throughput.js';
+import { findTestpmd } from './testpmd.js';
 
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    queues: { type: 'string', default: '1' },
+    'busy-poll': { type: 'boolean', default: false },
+    'no-dpdk': { type: 'boolean', default: false },
+  },
+});
 const seconds = Number(process.env.BENCH_WINDOW_S ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const queues = Number(args.queues);
+const mode = positionals[0] ?? 'throughput';
 
+function header(extra: string[]): void {
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, Linux ${release()}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+  const pmd = args['no-dpdk'] ? 'left out (--no-dpdk)' : (findTestpmd() ?? 'absent (apt-get install dpdk-dev)');
+  console.log(`testpmd: ${pmd}`);
+  for (const line of extra) console.log(line);
+}
 
-const lab = Lab.create({ name: `bench-${process.pid}` });
-try {
-  enterNetns(lab.dut.ns);
-  // Generator on CPU 0 (the kernel's receive path runs there too, in its
-  // softirq), the consumer (this thread) on the last CPU.
-  const consumerCpu = cpus().length - 1;
-  pinThread(consumerCpu);
-  const port = await open({ interface: lab.dut.ifname, batchSize: 64 });
-  const windows = 2 * (rounds + 1) * 2 + 2;
-  const traffic = startTraffic({
-    netns: lab.peer.ns,
-    interface: lab.peer.ifname,
-    frame: benchFrame(lab.dut.mac, lab.peer.mac),
-    cpu: 0,
-  }, windows * seconds + 10);
-  let etherTypes = 0;
-  const results: Record<string, Comparison> = {};
+if (mode === 'latency') {
+  const { latencyBench } = await import('./latency.js');
+  await latencyBench({ seconds, busyPoll: args['busy-poll'], noDpdk: args['no-dpdk'], header });
+} else if (queues > 1) {
+  const { multiQueueBench } = await import('./multiqueue.js');
+  await multiQueueBench({ queues, seconds, rounds, busyPoll: args['busy-poll'], header });
+} else {
+  const lab = Lab.create({ name: `bench-${process.pid}` });
   try {
-    results['read EtherType, drop'] = await compare(port, (p) => {
-      etherTypes = (etherTypes ^ p.u16(12)) | 1; // stays a small integer: no allocation
-      return Verdict.Drop;
-    }, 'drop', { rounds, windowMs: seconds * 1000 });
-    results['swap MACs, Verdict.Tx'] = await compare(port, (p) => {
-      p.swapMacs();
-      return Verdict.Tx;
-    }, 'swap-mac-tx', { rounds, windowMs: seconds * 1000 });
+    enterNetns(lab.dut.ns);
+    // Generator on CPU 0 (the kernel's receive path runs there too, in its
+    // softirq), the consumer (this thread, or testpmd's forwarding core) on the last CPU.
+    const consumerCpu = cpus().length - 1;
+    pinThread(consumerCpu);
+    const sides = args['no-dpdk'] || !findTestpmd() ? 2 : 3;
+    // Warm-ups and testpmd's start-up (about 1 s each) come on top of the windows.
+    const budget = CASES.length * rounds * sides * (seconds + 2) + 20;
+    const traffic = startTraffic({
+      netns: lab.peer.ns,
+      interface: lab.peer.ifname,
+      frame: benchFrame(lab.dut.mac, lab.peer.mac),
+      cpu: 0,
+    }, budget);
+    const results: Array<[Case, CaseResult]> = [];
+    try {
+      for (const c of CASES) {
+        results.push([c, await runCase(c, {
+          dut: lab.dut,
+          consumerCpu,
+          mainCpu: 0,
+          rounds,
+          windowMs: seconds * 1000,
+          portOptions: { batchSize: 64, ...(args['busy-poll'] ? { busyPoll: true } : {}) },
+          noDpdk: args['no-dpdk'],
+        })]);
+      }
+    } finally {
+      traffic.stop();
+    }
+    const sent = await traffic.done();
+    const mpps = (x: number) => (x / 1e6).toFixed(3);
+    header([
+      `generator: ${mpps(sent.frames / sent.seconds)} Mpps offered (64-byte UDP, XDP live frames, peer namespace)`,
+      `threads: generator on CPU 0, consumer (TS, native, testpmd forwarding lcore) on CPU ${consumerCpu}`,
+      `port: batch 64${args['busy-poll'] ? ', busy poll' : ''}; testpmd burst 64; windows ${rounds} x ${seconds}s each side, order rotating`,
+      'Mpps: frames received (drop) or sent back (Tx); medians of the windows',
+    ]);
+    console.log('');
+    printThroughput(results);
+    console.log('');
+    console.log(JSON.stringify({ results: results.map(([c, r]) => ({ name: c.name, ...r })), sent, checksum: checksum() }));
   } finally {
-    traffic.stop();
+    lab.destroy();
   }
-  const sent = await traffic.done();
-  const stats = port.stats();
-  await port.close();
-
-  const mpps = (x: number) => (x / 1e6).toFixed(3);
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, Linux ${release()}, Node ${process.version}`);
-  console.log(`generator: ${mpps(sent.frames / sent.seconds)} Mpps offered (64-byte UDP, XDP live frames, peer namespace)`);
-  console.log(`threads: generator on CPU 0, consumer on CPU ${consumerCpu}`);
-  console.log(`port: attach ${stats.attachMode}, zero-copy ${stats.zeroCopy}, batch 64, windows ${rounds} x ${seconds}s each side`);
-  console.log('');
-  console.log('| handler | TypeScript Mpps | native Mpps | ratio | TS CPU ns/pkt | native CPU ns/pkt | TS frames/batch | TS ns/pkt in handler calls |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const [name, c] of Object.entries(results)) {
-    console.log(`| ${name} | ${mpps(c.handlerFps)} | ${mpps(c.nativeFps)} | ${c.ratio.toFixed(3)} | ${c.handlerCpuNsPerPacket.toFixed(1)} | ${c.nativeCpuNsPerPacket.toFixed(1)} | ${c.handlerBatchSize.toFixed(1)} | ${c.handlerCallNsPerPacket.toFixed(1)} |`);
-  }
-  console.log('');
-  console.log(JSON.stringify({ results, sent, etherTypes: etherTypes > 0 }));
-} finally {
-  lab.destroy();
 }

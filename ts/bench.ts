@@ -30,6 +30,8 @@ export function benchFrame(dstMac: string, srcMac: string): Uint8Array {
 
 export interface WindowResult {
   frames: number;
+  /** Frames put on the TX ring (Tx verdicts) in the window. */
+  tx?: number;
   seconds: number;
   /** CPU time of the consuming thread. */
   cpuNs: number;
@@ -92,7 +94,7 @@ function median(values: number[]): number {
 /** Run `handler` on `port` for `ms` and measure it. */
 export async function measureHandler(port: Port, handler: Handler, ms: number): Promise<WindowResult> {
   const ac = new AbortController();
-  const rx0 = port.stats().rx;
+  const s0 = port.stats();
   const cpu0 = threadCpuNs();
   const t0 = process.hrtime.bigint();
   const timer = setTimeout(() => ac.abort(), ms);
@@ -104,13 +106,16 @@ export async function measureHandler(port: Port, handler: Handler, ms: number): 
   await port.run(handler, { signal: ac.signal, onBatch });
   clearTimeout(timer);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { frames: port.stats().rx - rx0, seconds, cpuNs: threadCpuNs() - cpu0, ...batchTotals };
+  const cpuNs = threadCpuNs() - cpu0;
+  const s1 = port.stats();
+  return { frames: s1.rx - s0.rx, tx: s1.tx - s0.tx, seconds, cpuNs, ...batchTotals };
 }
 
 /** Run the native consumer on `port` for `ms` (blocks this thread) and measure it. */
 export function measureNative(port: Port, work: NativeWork, ms: number): WindowResult {
+  const tx0 = port.stats().tx;
   const r = native(() => port.umem.native.benchNative(port.index, work, port.batchSize, ms));
-  return { frames: r.frames, seconds: r.seconds, cpuNs: r.threadCpuNs };
+  return { frames: r.frames, tx: port.stats().tx - tx0, seconds: r.seconds, cpuNs: r.threadCpuNs };
 }
 
 /** Alternate native and handler windows `rounds` times and compare medians. */
