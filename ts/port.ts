@@ -64,6 +64,14 @@ export interface RunOptions {
    * another frame's bytes. Costs one predictable branch per packet.
    */
   debug?: boolean;
+  /**
+   * Low-latency mode: when the RX ring runs empty, keep re-polling it for
+   * up to this many microseconds before blocking in poll() (default 0: a
+   * few re-polls only). A frame arriving within that time is handled without
+   * the wake-up through poll(), libuv and the event loop, at the price of a
+   * busy core; the event loop still runs between batches and after the spin.
+   */
+  spinMicros?: number;
 }
 
 export interface XdpSocketStats {
@@ -195,7 +203,10 @@ export class Port implements PacketOwner {
     if (typeof handler !== 'function') {
       return Promise.reject(new AfxdpError('ERR_INVALID_OPTION', 'run() needs a handler function'));
     }
-    const { signal } = options;
+    const { signal, spinMicros } = options;
+    if (spinMicros !== undefined && !(Number.isFinite(spinMicros) && spinMicros >= 0 && spinMicros <= 1_000_000)) {
+      return Promise.reject(new AfxdpError('ERR_INVALID_OPTION', `spinMicros must be a number of microseconds from 0 to 1000000, got ${String(spinMicros)}`));
+    }
     if (signal?.aborted) return Promise.resolve();
     this.#stopRequested = false;
     const onAbort = () => this.#requestStop();
@@ -215,6 +226,8 @@ export class Port implements PacketOwner {
 
   async #receiveLoop(handler: Handler, options: RunOptions): Promise<void> {
     const { onBatch, onHandlerError } = options;
+    const spinMs = (options.spinMicros ?? 0) / 1000;
+    let spinSince = 0;
     const debug = options.debug ?? debugFromEnv();
     const umem = this.umem.native;
     const index = this.index;
@@ -230,12 +243,19 @@ export class Port implements PacketOwner {
         const n = umem.rx(index, table);
         if (n === 0) {
           if (++idle <= IDLE_SPINS) continue;
+          if (spinMs > 0) {
+            const now = performance.now();
+            if (spinSince === 0) spinSince = now;
+            if (now - spinSince < spinMs) continue;
+            spinSince = 0;
+          }
           idle = 0;
           // Frames waiting in the TX ring need kicks: wait briefly then.
           await this.#waiter.wait(umem.txPending(index) ? 1 : WAIT_MS);
           continue;
         }
         idle = 0;
+        spinSince = 0;
         const started = onBatch ? performance.now() : 0;
         const cap = this.#capture;
         const capNow = cap !== null ? performance.timeOrigin + performance.now() : 0;

@@ -14,6 +14,7 @@
 //! - `pass`: Verdict.Pass, frames re-injected into the kernel stack (BPF_PROG_RUN live frames).
 //! - `trafficgen`: XDP live-frame traffic generator (BPF_PROG_RUN).
 //! - `link_watch`: link deleted / up / down events from rtnetlink.
+//! - `latency`: the latency benchmark's prober and XDP reflector.
 //! - `netns`: entering network namespaces (tests, lab).
 
 pub mod bpf;
@@ -24,6 +25,7 @@ pub mod error;
 pub use error::{Error, ErrorCode, Result};
 pub mod frames;
 pub mod link_watch;
+pub mod latency;
 pub mod mmap;
 pub mod pass;
 pub mod sys;

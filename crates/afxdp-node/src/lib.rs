@@ -14,9 +14,10 @@ use napi_derive::napi;
 
 pub mod coexist;
 mod errors;
-mod link;
-// pub (steer, traffic): their free functions are reached only through napi
+// pub (latency, steer, traffic): their free functions are reached only through napi
 // registration, which test builds leave out (else they count as dead code).
+pub mod latency;
+mod link;
 pub mod steer;
 pub mod traffic;
 mod wait;
