@@ -38,6 +38,19 @@ export interface OpenOptions {
    * stays with the kernel stack (e.g. 'udp dst port 53'). Default: steer all.
    */
   steer?: SteerSpec;
+  /**
+   * Busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL): the receive loop's own
+   * syscalls run the device's receive processing on its CPU. For drivers
+   * with NAPI (most NICs, veth with XDP); trades CPU for latency. Ignored
+   * where the kernel lacks it (before 5.11): `stats().busyPoll` says.
+   */
+  busyPoll?: boolean;
+  /**
+   * Copy mode: descriptors one TX kick may transmit (XDP_MAX_TX_SKB_BUDGET,
+   * Linux 6.17+). Default: the TX ring's size; 0 keeps the kernel's 32.
+   * `stats().txBudget` says what the socket got.
+   */
+  txBudget?: number;
 }
 
 export type Handler = (packet: Packet) => Verdict;
@@ -129,6 +142,10 @@ export interface PortStats {
   attachMode: 'native' | 'skb';
   /** Whether the socket runs in zero-copy mode. */
   zeroCopy: boolean;
+  /** Whether busy polling is on (asked for and supported by the kernel). */
+  busyPoll: boolean;
+  /** Copy-mode descriptors per TX kick (32 where the kernel has no XDP_MAX_TX_SKB_BUDGET). */
+  txBudget: number;
 }
 
 /** Batches handled between two yields to the event loop. */
@@ -397,6 +414,8 @@ export class Port implements PacketOwner {
       },
       attachMode: s.attachMode as 'native' | 'skb',
       zeroCopy: s.zeroCopy,
+      busyPoll: s.busyPoll,
+      txBudget: s.txBudget,
     };
   }
 
@@ -450,7 +469,10 @@ function validate(options: OpenOptions): void {
   if (zc !== undefined && zc !== 'auto' && zc !== true && zc !== false) {
     throw new AfxdpError('ERR_INVALID_OPTION', `zeroCopy must be 'auto', true or false, got ${String(zc)}`);
   }
-  for (const key of ['queue', 'frames', 'frameSize', 'batchSize', 'ringSize'] as const) {
+  if (options.busyPoll !== undefined && typeof options.busyPoll !== 'boolean') {
+    throw new AfxdpError('ERR_INVALID_OPTION', `busyPoll must be true or false, got ${String(options.busyPoll)}`);
+  }
+  for (const key of ['queue', 'frames', 'frameSize', 'batchSize', 'ringSize', 'txBudget'] as const) {
     const v = options[key];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
       throw new AfxdpError(key === 'frames' ? 'ERR_INVALID_FRAME_COUNT' : key === 'frameSize' ? 'ERR_INVALID_FRAME_SIZE' : 'ERR_INVALID_OPTION',
@@ -480,6 +502,8 @@ export async function open(options: OpenOptions): Promise<Port> {
       batchSize,
     };
     if (options.ringSize !== undefined) init.ringSize = options.ringSize;
+    if (options.busyPoll !== undefined) init.busyPoll = options.busyPoll;
+    if (options.txBudget !== undefined) init.txBudget = options.txBudget;
     // Installed by the native side before the socket joins the XSKMAP.
     if (options.steer !== undefined) init.rulesJson = JSON.stringify(toRuleSet(options.steer));
     const index = native(() => umem.native.addPort(init));

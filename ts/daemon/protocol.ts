@@ -27,6 +27,9 @@ export interface WorkerConfig {
     frames?: number;
     batchSize?: number;
     ringSize?: number;
+    busyPoll?: boolean;
+    /** Not an open() option but the loop's: run({ spinMicros }) (--spin-micros). */
+    spinMicros?: number;
   };
 }
 

@@ -173,6 +173,7 @@ async function start(): Promise<void> {
         ...(config.open.frames !== undefined && { frames: config.open.frames }),
         ...(config.open.batchSize !== undefined && { batchSize: config.open.batchSize }),
         ...(config.open.ringSize !== undefined && { ringSize: config.open.ringSize }),
+        ...(config.open.busyPoll && { busyPoll: true }),
         // Every worker sets the same rule set (rules belong to the interface):
         // no worker's port ever runs under the attach-time "steer all".
         ...(config.steer !== undefined && { steer: config.steer }),
@@ -200,7 +201,7 @@ async function start(): Promise<void> {
   runs = ports.map((p) => {
     const acc = new Float64Array(BUCKET0 + NBOUNDS + 1);
     timings.set(p, acc);
-    return p.run(wrapped, { signal: controller.signal, onBatch: batchRecorder(acc), onHandlerError: noteHandlerError }).catch((err) => {
+    return p.run(wrapped, { signal: controller.signal, onBatch: batchRecorder(acc), onHandlerError: noteHandlerError, ...(config.open.spinMicros && { spinMicros: config.open.spinMicros }) }).catch((err) => {
       if (!controller.signal.aborted) void fatal(err);
     });
   });

@@ -28,6 +28,7 @@ pub mod link_watch;
 pub mod latency;
 pub mod mmap;
 pub mod pass;
+pub mod sockopt;
 pub mod sys;
 pub mod rings;
 pub mod trafficgen;

@@ -41,6 +41,9 @@ pub struct XskRings {
     pub(crate) device: DeviceQueue,
     pub(crate) user: User,
     pub(crate) zero_copy: bool,
+    /// Busy polling is on (`sockopt`): an empty RX ring makes `receive`
+    /// run one busy-poll round of the device first.
+    pub(crate) busy_poll: bool,
 }
 
 impl Rings for XskRings {
@@ -79,6 +82,9 @@ impl Rings for XskRings {
     }
 
     fn receive(&mut self, max: u32, mut each: impl FnMut(u64, u32)) {
+        if self.busy_poll && self.rx.available() == 0 {
+            crate::sockopt::busy_poll_rx(self.user.as_raw_fd());
+        }
         let mut reader = self.rx.receive(max);
         while let Some(desc) = reader.read() {
             each(desc.addr, desc.len);

@@ -58,6 +58,11 @@ pub struct PortOptions {
     pub ring_size: u32,
     /// Steering rules to install on the interface before the socket is bound.
     pub rules: Option<crate::bpf::RuleSet>,
+    /// Busy polling (see `sockopt`): off by default.
+    pub busy_poll: bool,
+    /// Copy-mode descriptors per `sendto`: None for the TX ring's size
+    /// (where the kernel allows), Some(0) for the kernel's default.
+    pub tx_budget: Option<u32>,
 }
 
 impl PortOptions {
@@ -70,6 +75,8 @@ impl PortOptions {
             batch_size: 64,
             ring_size: 2048,
             rules: None,
+            busy_poll: false,
+            tx_budget: None,
         }
     }
 }
@@ -94,6 +101,7 @@ pub struct PortStats {
     pub queue: u32,
     pub attach_mode: &'static str,
     pub zero_copy: bool,
+    pub tuning: crate::sockopt::Tuning,
 }
 
 /// What a port keeps beside its rings.
@@ -106,6 +114,7 @@ pub struct PortMeta {
     wakeup: Arc<sys::EventFd>,
     /// Verdict.Pass lane, taken on the first pass.
     pass: Option<crate::pass::PassLane>,
+    tuning: crate::sockopt::Tuning,
 }
 
 type XskPort = Port<XskRings, PortMeta>;
@@ -236,9 +245,10 @@ impl UmemGroup {
             steering.set_rules(rules)?;
         }
         let (user, device, zero_copy) = self.bind_socket(opts, ifindex)?;
+        let tuning = crate::sockopt::apply(user.as_raw_fd(), opts.ring_size, opts.tx_budget, opts.busy_poll)?;
         let rx = user.map_rx().map_err(|e| Error::syscall("mmap(XDP_RX_RING)", xdp_errno(e), "mapping the RX ring"))?;
         let tx = user.map_tx().map_err(|e| Error::syscall("mmap(XDP_TX_RING)", xdp_errno(e), "mapping the TX ring"))?;
-        let rings = XskRings { rx, tx, device, user, zero_copy };
+        let rings = XskRings { rx, tx, device, user, zero_copy, busy_poll: tuning.busy_poll };
         let meta = PortMeta {
             interface: opts.interface.clone(),
             ifindex,
@@ -246,6 +256,7 @@ impl UmemGroup {
             steering,
             wakeup: Arc::new(sys::EventFd::new()?),
             pass: None,
+            tuning,
         };
         meta.steering.bind_socket(opts.queue, rings.user.as_raw_fd())?;
         self.data.add_port(Port::new(rings, meta, opts.batch_size, opts.ring_size))
@@ -474,6 +485,7 @@ impl UmemGroup {
             queue: port.meta.queue,
             attach_mode: port.meta.steering.mode().as_str(),
             zero_copy: port.rings.zero_copy,
+            tuning: port.meta.tuning,
         })
     }
 

@@ -60,6 +60,10 @@ pub struct PortInit {
     pub ring_size: Option<u32>,
     /// Steering rules (JSON of ts/steer RuleSet) installed before the socket is bound.
     pub rules_json: Option<String>,
+    /// Busy polling (SO_PREFER_BUSY_POLL and friends).
+    pub busy_poll: Option<bool>,
+    /// Copy-mode descriptors per sendto (XDP_MAX_TX_SKB_BUDGET); 0: the kernel's default; unset: the ring size.
+    pub tx_budget: Option<u32>,
 }
 
 #[napi(object)]
@@ -91,6 +95,8 @@ pub struct NativePortStats {
     pub queue: u32,
     pub attach_mode: String,
     pub zero_copy: bool,
+    pub busy_poll: bool,
+    pub tx_budget: u32,
 }
 
 #[napi(object)]
@@ -202,6 +208,8 @@ impl NativeUmem {
         if let Some(r) = init.ring_size {
             opts.ring_size = r;
         }
+        opts.busy_poll = init.busy_poll.unwrap_or(false);
+        opts.tx_budget = init.tx_budget;
         if let Some(json) = &init.rules_json {
             opts.rules = Some(afxdp_core::bpf::RuleSet::from_json(json).or_throw(env)?);
         }
@@ -282,6 +290,8 @@ impl NativeUmem {
             queue: s.queue,
             attach_mode: s.attach_mode.to_string(),
             zero_copy: s.zero_copy,
+            busy_poll: s.tuning.busy_poll,
+            tx_budget: s.tuning.tx_budget,
         })
     }
 

@@ -40,6 +40,10 @@ Options:
       --frames <n>          UMEM frames per worker, a power of two (default 4096)
       --batch-size <n>      Most frames per handler batch (default 64)
       --ring-size <n>       RX/TX ring size (default 2048)
+      --busy-poll           Busy polling: the workers' syscalls run the
+                            device's receive processing (SO_PREFER_BUSY_POLL)
+      --spin-micros <n>     Low-latency mode: re-poll an empty ring for up to
+                            n microseconds before sleeping (costs a busy core)
       --steer <expr>        Only frames matching the tcpdump-like expression
                             reach the handler (e.g. 'udp dst port 53'); the
                             rest stays with the kernel stack. Default: all.
@@ -81,6 +85,8 @@ const RUN_OPTIONS: Options = {
   frames: { type: 'string' },
   'batch-size': { type: 'string' },
   'ring-size': { type: 'string' },
+  'busy-poll': { type: 'boolean' },
+  'spin-micros': { type: 'string' },
   steer: { type: 'string' },
   metrics: { type: 'string' },
   'metrics-public': { type: 'boolean' },
@@ -193,6 +199,9 @@ export function parseRunArgs(argv: string[]): RunSettings | 'help' {
   if (batchSize !== undefined) open.batchSize = batchSize;
   const ringSize = int(p, 'ring-size');
   if (ringSize !== undefined) open.ringSize = ringSize;
+  if (flag(p, 'busy-poll')) open.busyPoll = true;
+  const spinMicros = int(p, 'spin-micros', undefined, [0, 1_000_000]);
+  if (spinMicros) open.spinMicros = spinMicros;
   const settings: RunSettings = {
     handler: p.positionals[0]!,
     interfaces,
