@@ -37,6 +37,8 @@ export interface TestpmdOptions {
   /** Queue to bind (default 0). */
   queue?: number;
   burst?: number;
+  /** More net_af_xdp devargs, e.g. ',busy_budget=0' (AFXDP_TESTPMD_VDEV_ARGS). */
+  vdevArgs?: string;
 }
 
 /** Path of dpdk-testpmd on PATH (or AFXDP_TESTPMD), or null. */
@@ -87,7 +89,7 @@ export class Testpmd {
       'netns', 'exec', o.netns, 'stdbuf', '-o0', bin,
       '--no-huge', '-m', '256', '--no-pci', '--file-prefix', `afxdp-bench-${process.pid}-${queue}`,
       '-l', `${o.mainCpu},${o.cpu}`, '--main-lcore', String(o.mainCpu), '--log-level', 'lib.eal:warning',
-      '--vdev', `net_af_xdp0,iface=${o.iface},start_queue=${queue},queue_count=1`,
+      '--vdev', `net_af_xdp0,iface=${o.iface},start_queue=${queue},queue_count=1${o.vdevArgs ?? process.env.AFXDP_TESTPMD_VDEV_ARGS ?? ''}`,
       '--', '-i', `--forward-mode=${o.mode}`, '--total-num-mbufs=16384', `--burst=${o.burst ?? 64}`,
     ];
     const t = new Testpmd(spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] }));
