@@ -52,13 +52,24 @@ impl Task for ProbeJoin {
     type JsValue = ProbeResult;
 
     fn compute(&mut self) -> napi::Result<ProbeResult> {
-        let handle = self.handle.take().ok_or_else(|| napi::Error::from_reason("already joined"))?;
+        let handle = self
+            .handle
+            .take()
+            .ok_or_else(|| napi::Error::from_reason("already joined"))?;
         let r = handle
             .join()
             .map_err(|_| napi::Error::from_reason("probe thread panicked"))?
             .map_err(|e| napi::Error::from_reason(e.to_string()))?;
         let q = |x: f64| r.quantile(x).map_or(f64::NAN, |v| v as f64);
-        Ok(ProbeResult { sent: r.sent, lost: r.lost, min_ns: q(0.0), p50_ns: q(0.5), p99_ns: q(0.99), p999_ns: q(0.999), max_ns: q(1.0) })
+        Ok(ProbeResult {
+            sent: r.sent,
+            lost: r.lost,
+            min_ns: q(0.0),
+            p50_ns: q(0.5),
+            p99_ns: q(0.99),
+            p999_ns: q(0.999),
+            max_ns: q(1.0),
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: ProbeResult) -> napi::Result<ProbeResult> {
@@ -106,14 +117,25 @@ pub fn start_probe(init: ProbeInit) -> Result<ProbeRun, String> {
             };
             run_probe(ifindex, &opts, &thread_stop)
         })
-        .map_err(|e| to_js(afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, format!("spawning the probe thread: {e}"))))?;
+        .map_err(|e| {
+            to_js(afxdp_core::Error::new(
+                afxdp_core::ErrorCode::Syscall,
+                format!("spawning the probe thread: {e}"),
+            ))
+        })?;
     match ready_rx.recv() {
-        Ok(Ok(())) => Ok(ProbeRun { stop, handle: Some(handle) }),
+        Ok(Ok(())) => Ok(ProbeRun {
+            stop,
+            handle: Some(handle),
+        }),
         Ok(Err(e)) => {
             let _ = handle.join();
             Err(to_js(e))
         }
-        Err(_) => Err(to_js(afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, "probe thread died"))),
+        Err(_) => Err(to_js(afxdp_core::Error::new(
+            afxdp_core::ErrorCode::Syscall,
+            "probe thread died",
+        ))),
     }
 }
 
@@ -127,7 +149,9 @@ impl ProbeRun {
     /// Resolves with the round-trip figures once all requests are done.
     #[napi(ts_return_type = "Promise<ProbeResult>")]
     pub fn done(&mut self) -> AsyncTask<ProbeJoin> {
-        AsyncTask::new(ProbeJoin { handle: self.handle.take() })
+        AsyncTask::new(ProbeJoin {
+            handle: self.handle.take(),
+        })
     }
 }
 
@@ -143,7 +167,9 @@ impl KernelReflector {
     #[napi(constructor)]
     pub fn new(interface: String) -> Result<Self, String> {
         let ifindex = afxdp_core::sys::ifindex(&interface).map_err(to_js)?;
-        Ok(KernelReflector { xdp: Some(BenchXdp::reflector(ifindex).map_err(to_js)?) })
+        Ok(KernelReflector {
+            xdp: Some(BenchXdp::reflector(ifindex).map_err(to_js)?),
+        })
     }
 
     #[napi]
