@@ -23,12 +23,21 @@ const { values: args, positionals } = parseArgs({
     queues: { type: 'string', default: '1' },
     'busy-poll': { type: 'boolean', default: false },
     'no-dpdk': { type: 'boolean', default: false },
+    'tx-budget': { type: 'string' },
+    batch: { type: 'string', default: '64' },
   },
 });
 const seconds = Number(process.env.BENCH_WINDOW_S ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const queues = Number(args.queues);
 const mode = positionals[0] ?? 'throughput';
+const batchSize = Number(args.batch);
+// Port options under test: --busy-poll, --tx-budget N (0: the kernel's 32), --batch N.
+const portOptions = {
+  batchSize,
+  ...(args['busy-poll'] ? { busyPoll: true } : {}),
+  ...(args['tx-budget'] !== undefined ? { txBudget: Number(args['tx-budget']) } : {}),
+};
 
 function header(extra: string[]): void {
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, Linux ${release()}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
@@ -69,7 +78,7 @@ if (mode === 'latency') {
           mainCpu: 0,
           rounds,
           windowMs: seconds * 1000,
-          portOptions: { batchSize: 64, ...(args['busy-poll'] ? { busyPoll: true } : {}) },
+          portOptions,
           noDpdk: args['no-dpdk'],
         })]);
       }
@@ -81,7 +90,7 @@ if (mode === 'latency') {
     header([
       `generator: ${mpps(sent.frames / sent.seconds)} Mpps offered (64-byte UDP, XDP live frames, peer namespace)`,
       `threads: generator on CPU 0, consumer (TS, native, testpmd forwarding lcore) on CPU ${consumerCpu}`,
-      `port: batch 64${args['busy-poll'] ? ', busy poll' : ''}; testpmd burst 64; windows ${rounds} x ${seconds}s each side, order rotating`,
+      `port: ${JSON.stringify(portOptions)}; testpmd burst ${batchSize}; windows ${rounds} x ${seconds}s each side, order rotating`,
       'Mpps: frames received (drop) or sent back (Tx); medians of the windows',
     ]);
     console.log('');

@@ -110,7 +110,7 @@ export async function runCase(c: Case, o: ThroughputOptions): Promise<CaseResult
   if (testpmd) {
     steps.push(async () => {
       await closePort();
-      const w = await testpmdWindow(testpmd, { netns: o.dut.ns, iface: o.dut.ifname, mode: c.testpmd, cpu: o.consumerCpu, mainCpu: o.mainCpu }, o.windowMs);
+      const w = await testpmdWindow(testpmd, { netns: o.dut.ns, iface: o.dut.ifname, mode: c.testpmd, cpu: o.consumerCpu, mainCpu: o.mainCpu, burst: o.portOptions.batchSize ?? 64 }, o.windowMs);
       dpdk.push({ frames: w.rxPackets, tx: w.txPackets, seconds: w.seconds, cpuNs: w.cpuNs });
     });
   }

@@ -22,6 +22,8 @@ const FILTER_PROGRAM: &str = "afxdp_probe_filter";
 const MAGIC: [u8; 4] = *b"AFXL";
 /// Offset of the payload in the probe frame (Ethernet + IPv4 + UDP).
 const PAYLOAD: usize = 42;
+/// How long before a request's slot the prober stops sleeping and spins.
+const SPIN_BEFORE_SLOT: Duration = Duration::from_micros(100);
 /// PACKET_IGNORE_OUTGOING (Linux 4.20): the probe's socket does not see its own requests.
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 
@@ -161,6 +163,12 @@ pub fn run_probe(ifindex: u32, opts: &ProbeOptions, stop: &AtomicBool) -> Result
             break;
         }
         let slot = start + interval * seq;
+        // Sleep through most of the gap (the CPU is shared with the
+        // generator in loaded runs), spin the last stretch to send on time.
+        let gap = slot.saturating_duration_since(Instant::now());
+        if gap > SPIN_BEFORE_SLOT {
+            std::thread::sleep(gap - SPIN_BEFORE_SLOT);
+        }
         while Instant::now() < slot {
             std::hint::spin_loop();
         }
