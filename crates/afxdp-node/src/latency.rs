@@ -10,7 +10,7 @@ use afxdp_core::latency::{run_probe, BenchXdp, ProbeOptions, ProbeReport};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::to_js;
+use crate::errors::{to_js, OrThrow};
 
 #[napi(object)]
 pub struct ProbeInit {
@@ -59,7 +59,7 @@ impl Task for ProbeJoin {
         let r = handle
             .join()
             .map_err(|_| napi::Error::from_reason("probe thread panicked"))?
-            .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+            .map_err(|e| napi::Error::from_reason(format!("{}: {}", e.code.as_str(), e.message)))?;
         let q = |x: f64| r.quantile(x).map_or(f64::NAN, |v| v as f64);
         Ok(ProbeResult {
             sent: r.sent,
@@ -81,7 +81,7 @@ impl Task for ProbeJoin {
 /// `interface` (replies pass, everything else is dropped), then sends.
 /// Setup errors are thrown here.
 #[napi]
-pub fn start_probe(init: ProbeInit) -> Result<ProbeRun, String> {
+pub fn start_probe(env: &Env, init: ProbeInit) -> napi::Result<ProbeRun> {
     let opts = ProbeOptions {
         frame: init.frame.to_vec(),
         rate: init.rate,
@@ -118,7 +118,7 @@ pub fn start_probe(init: ProbeInit) -> Result<ProbeRun, String> {
             run_probe(ifindex, &opts, &thread_stop)
         })
         .map_err(|e| {
-            to_js(afxdp_core::Error::new(
+            to_js(env, afxdp_core::Error::new(
                 afxdp_core::ErrorCode::Syscall,
                 format!("spawning the probe thread: {e}"),
             ))
@@ -130,9 +130,9 @@ pub fn start_probe(init: ProbeInit) -> Result<ProbeRun, String> {
         }),
         Ok(Err(e)) => {
             let _ = handle.join();
-            Err(to_js(e))
+            Err(to_js(env, e))
         }
-        Err(_) => Err(to_js(afxdp_core::Error::new(
+        Err(_) => Err(to_js(env, afxdp_core::Error::new(
             afxdp_core::ErrorCode::Syscall,
             "probe thread died",
         ))),
@@ -165,10 +165,10 @@ pub struct KernelReflector {
 #[napi]
 impl KernelReflector {
     #[napi(constructor)]
-    pub fn new(interface: String) -> Result<Self, String> {
-        let ifindex = afxdp_core::sys::ifindex(&interface).map_err(to_js)?;
+    pub fn new(env: Env, interface: String) -> napi::Result<Self> {
+        let ifindex = afxdp_core::sys::ifindex(&interface).or_throw(&env)?;
         Ok(KernelReflector {
-            xdp: Some(BenchXdp::reflector(ifindex).map_err(to_js)?),
+            xdp: Some(BenchXdp::reflector(ifindex).or_throw(&env)?),
         })
     }
 
