@@ -1,0 +1,57 @@
+/**
+ * Before/after of port options in one run: `node --import tsx
+ * bench/variants.ts '<json>' [drop|swap-mac-tx] [rounds] [ms]`, where
+ * <json> names variants of open() options, e.g.
+ * '{"budget 32":{"txBudget":0},"budget ring":{}}'. Each round opens a port
+ * per variant in turn (same lab, same generator) and measures a native and
+ * a TypeScript window on it; medians per variant are printed.
+ */
+import { cpus } from 'node:os';
+import { Lab, enterNetns, open, type OpenOptions } from '../ts/index.js';
+import { benchFrame, measureHandler, measureNative, pinThread, startTraffic, type WindowResult } from '../ts/bench.js';
+import { CASES } from './throughput.js';
+
+const variants = JSON.parse(process.argv[2] ?? '{"budget 32":{"txBudget":0},"budget ring":{}}') as Record<string, Omit<OpenOptions, 'interface'>>;
+const work = process.argv[3] === 'drop' ? 'drop' : 'swap-mac-tx';
+const rounds = Number(process.argv[4] ?? 5);
+const ms = Number(process.argv[5] ?? 1500);
+const c = CASES.find((x) => x.work === work)!;
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const frames = (w: WindowResult) => (c.countTx ? (w.tx ?? w.frames) : w.frames);
+
+const lab = Lab.create({ name: `bench-${process.pid}` });
+try {
+  enterNetns(lab.dut.ns);
+  pinThread(cpus().length - 1);
+  const names = Object.keys(variants);
+  const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), cpu: 0 },
+    rounds * names.length * (2 * ms / 1000 + 1) + 10);
+  const res: Record<string, { ts: WindowResult[]; native: WindowResult[] }> = {};
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const name of r % 2 ? [...names].reverse() : names) {
+        const port = await open({ interface: lab.dut.ifname, batchSize: 64, ...variants[name] });
+        await measureHandler(port, c.handler, 200);
+        const n = measureNative(port, c.work, ms);
+        const t = await measureHandler(port, c.handler, ms);
+        await port.close();
+        (res[name] ??= { ts: [], native: [] }).ts.push(t);
+        res[name].native.push(n);
+      }
+    }
+  } finally {
+    traffic.stop();
+  }
+  const sent = await traffic.done();
+  console.log(`${c.name}: ${rounds} rounds x ${ms} ms per side and variant, generator ${(sent.frames / sent.seconds / 1e6).toFixed(3)} Mpps offered`);
+  console.log('| variant | TS Mpps | native Mpps | TS CPU ns/pkt | native CPU ns/pkt |');
+  console.log('|---|---|---|---|---|');
+  for (const [name, r] of Object.entries(res)) {
+    const mpps = (w: WindowResult[]) => (median(w.map((x) => frames(x) / x.seconds)) / 1e6).toFixed(3);
+    const cpu = (w: WindowResult[]) => median(w.map((x) => x.cpuNs / Math.max(1, frames(x)))).toFixed(1);
+    console.log(`| ${name} | ${mpps(r.ts)} | ${mpps(r.native)} | ${cpu(r.ts)} | ${cpu(r.native)} |`);
+  }
+} finally {
+  lab.destroy();
+}
