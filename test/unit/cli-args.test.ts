@@ -42,6 +42,12 @@ test('run arguments: defaults, validation, --config with flags winning', () => {
   assert.equal(s.open.mode, 'auto');
   assert.equal(s.open.zeroCopy, 'auto');
   assert.equal(s.metrics, undefined, 'no metrics unless asked');
+  assert.equal(s.open.busyPoll, undefined, 'no busy polling unless asked');
+  assert.equal(s.open.spinMicros, undefined, 'no spinning unless asked');
+  const tuned = parseRunArgs(['h.ts', '-i', 'eth0', '--busy-poll', '--spin-micros', '200']);
+  assert.ok(tuned !== 'help');
+  assert.equal(tuned.open.busyPoll, true);
+  assert.equal(tuned.open.spinMicros, 200);
   assert.equal(parseRunArgs(['--help']), 'help');
   const bad: Array<[string[], RegExp]> = [
     [['h.ts'], /missing --interface/],
@@ -51,6 +57,7 @@ test('run arguments: defaults, validation, --config with flags winning', () => {
     [['h.ts', '-i', 'eth0', '-i', 'eth0'], /given twice/],
     [['h.ts', '-i', 'eth0', '--sample-every', '16'], /Unknown option '--sample-every'/],
     [['h.ts', '-i', 'eth0', '--nope'], /Unknown option '--nope'/],
+    [['h.ts', '-i', 'eth0', '--spin-micros', '-5'], /--spin-micros/],
   ];
   for (const [argv, re] of bad) assert.throws(() => parseRunArgs(argv), (e: CliError) => e.exitCode === 2 && re.test(e.message), argv.join(' '));
 
