@@ -19,12 +19,15 @@ pub trait Rings {
     fn wake_fill(&mut self);
     /// Read up to `max` addresses from the completion ring into `each`.
     fn complete(&mut self, max: u32, each: impl FnMut(u64));
-    /// Read up to `max` descriptors (addr, len) from the RX ring into `each`.
-    fn receive(&mut self, max: u32, each: impl FnMut(u64, u32));
-    /// Queue descriptors from `next` on the TX ring, at most `max`; `next` is
-    /// called only when there is a slot for its result. Returns how many
-    /// were queued. Does not kick.
-    fn transmit(&mut self, max: u32, next: impl FnMut() -> Option<(u64, u32)>) -> u32;
+    /// Read up to `max` descriptors (addr, len, options) from the RX ring
+    /// into `each`. `options & XDP_PKT_CONTD` says the frame goes on in the
+    /// next descriptor (multi-buffer sockets only).
+    fn receive(&mut self, max: u32, each: impl FnMut(u64, u32, u32));
+    /// Queue descriptors (addr, len, options) from `next` on the TX ring, at
+    /// most `max`. `next` gets the slots left in this reservation (at least
+    /// one), so that a caller can refuse to start a chain that would not fit
+    /// whole. Returns how many were queued. Does not kick.
+    fn transmit(&mut self, max: u32, next: impl FnMut(u32) -> Option<(u64, u32, u32)>) -> u32;
     /// Make the kernel send what waits in the TX ring (when it needs a kick).
     fn kick_tx(&mut self);
     /// Descriptors waiting in the RX ring.
@@ -81,18 +84,18 @@ impl Rings for XskRings {
         reader.release();
     }
 
-    fn receive(&mut self, max: u32, mut each: impl FnMut(u64, u32)) {
+    fn receive(&mut self, max: u32, mut each: impl FnMut(u64, u32, u32)) {
         if self.busy_poll && self.rx.available() == 0 {
             crate::sockopt::busy_poll_rx(self.user.as_raw_fd());
         }
         let mut reader = self.rx.receive(max);
         while let Some(desc) = reader.read() {
-            each(desc.addr, desc.len);
+            each(desc.addr, desc.len, desc.options);
         }
         reader.release();
     }
 
-    fn transmit(&mut self, max: u32, mut next: impl FnMut() -> Option<(u64, u32)>) -> u32 {
+    fn transmit(&mut self, max: u32, mut next: impl FnMut(u32) -> Option<(u64, u32, u32)>) -> u32 {
         let mut queued = 0;
         // xdpilone serves a reservation from its cached view of the kernel's
         // consumer and refreshes it only when that view shows no room at
@@ -102,12 +105,12 @@ impl Rings for XskRings {
             let mut writer = self.tx.transmit(max - queued);
             let mut room = writer.capacity().min(max - queued);
             while room > 0 {
-                let Some((addr, len)) = next() else {
+                let Some((addr, len, options)) = next(room) else {
                     writer.commit();
                     return queued;
                 };
                 // insert_once takes exactly one descriptor (no iterator trap).
-                writer.insert_once(XdpDesc { addr, len, options: 0 });
+                writer.insert_once(XdpDesc { addr, len, options });
                 queued += 1;
                 room -= 1;
             }
@@ -161,8 +164,9 @@ pub mod fake {
 
     pub struct FakeRings {
         pub fill: VecDeque<u64>,
-        pub rx: VecDeque<(u64, u32)>,
-        pub tx: VecDeque<(u64, u32)>,
+        /// (addr, len, options): options carry XDP_PKT_CONTD in chains.
+        pub rx: VecDeque<(u64, u32, u32)>,
+        pub tx: VecDeque<(u64, u32, u32)>,
         pub completion: VecDeque<u64>,
         pub fill_size: usize,
         pub rx_size: usize,
@@ -190,14 +194,32 @@ pub mod fake {
             let mut done = 0;
             while done < n && self.rx.len() < self.rx_size {
                 let Some(addr) = self.fill.pop_front() else { break };
-                self.rx.push_back((addr + 256, len));
+                self.rx.push_back((addr + 256, len, 0));
                 done += 1;
             }
             done
         }
 
+        /// The kernel receives one multi-buffer frame of `len` bytes, `seg`
+        /// bytes a descriptor, chained with XDP_PKT_CONTD. Returns false
+        /// (receiving nothing) without enough filled frames or RX slots, as
+        /// the kernel drops a frame it cannot place whole.
+        pub fn kernel_receive_chain(&mut self, len: u32, seg: u32) -> bool {
+            let n = len.div_ceil(seg) as usize;
+            if self.fill.len() < n || self.rx_size - self.rx.len() < n {
+                return false;
+            }
+            for i in 0..n {
+                let addr = self.fill.pop_front().expect("checked");
+                let this = seg.min(len - i as u32 * seg);
+                let contd = if i + 1 < n { crate::batch::XDP_PKT_CONTD } else { 0 };
+                self.rx.push_back((addr + 256, this, contd));
+            }
+            true
+        }
+
         /// The kernel sends up to `n` queued frames and completes them.
-        pub fn kernel_send(&mut self, n: usize) -> Vec<(u64, u32)> {
+        pub fn kernel_send(&mut self, n: usize) -> Vec<(u64, u32, u32)> {
             let mut sent = Vec::new();
             while sent.len() < n {
                 let Some(desc) = self.tx.pop_front() else { break };
@@ -228,17 +250,18 @@ pub mod fake {
             }
         }
 
-        fn receive(&mut self, max: u32, mut each: impl FnMut(u64, u32)) {
+        fn receive(&mut self, max: u32, mut each: impl FnMut(u64, u32, u32)) {
             for _ in 0..max {
-                let Some((addr, len)) = self.rx.pop_front() else { break };
-                each(addr, len);
+                let Some((addr, len, options)) = self.rx.pop_front() else { break };
+                each(addr, len, options);
             }
         }
 
-        fn transmit(&mut self, max: u32, mut next: impl FnMut() -> Option<(u64, u32)>) -> u32 {
+        fn transmit(&mut self, max: u32, mut next: impl FnMut(u32) -> Option<(u64, u32, u32)>) -> u32 {
             let mut n = 0;
             while n < max && self.tx.len() < self.tx_size {
-                let Some(desc) = next() else { break };
+                let room = (max - n).min((self.tx_size - self.tx.len()) as u32);
+                let Some(desc) = next(room) else { break };
                 self.tx.push_back(desc);
                 n += 1;
             }
