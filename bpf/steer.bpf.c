@@ -579,4 +579,19 @@ int afxdp_steer(struct xdp_md *ctx)
 	return steer(ctx);
 }
 
+/* The same program with the frags flag (BPF_F_XDP_HAS_FRAGS), loaded only
+ * for multi-buffer (jumbo) sockets instead of afxdp_steer: a program
+ * without it never sees a frame larger than one buffer (veth refuses to
+ * attach it with a peer MTU above a page), and the plain one keeps the fast
+ * path as it was. Only the first buffer is parsed (ctx->data..data_end). */
+SEC("xdp.frags")
+int afxdp_steer_mb(struct xdp_md *ctx)
+{
+	int pass = afxdp_pass_hook(ctx);
+
+	if (pass >= 0)
+		return pass;
+	return steer(ctx);
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -5,7 +5,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { AfxdpError, fromNative, native } from './errors.js';
 import type { NativePortStats, PortWaiter } from './native.js';
-import { Packet, type PacketOwner } from './packet-view.js';
+import { CHAINED, MAX_SEGMENTS, Packet, type PacketOwner } from './packet-view.js';
 import { UmemHandle } from './umem.js';
 import { Verdict } from './verdict.js';
 import { KernelFastPath, PortRules, toRuleSet, type RuleCounter, type SteerSpec } from './steering.js';
@@ -30,6 +30,13 @@ export interface OpenOptions {
   batchSize?: number;
   /** RX and TX ring size (default 2048). */
   ringSize?: number;
+  /**
+   * Multi-buffer (jumbo frames larger than one UMEM frame; Linux >= 6.6).
+   * Default 'auto': on only when the interface's MTU needs it, so other
+   * ports keep the one-descriptor fast path. true forces it (e.g. to
+   * measure it); false refuses an MTU too large for a frame.
+   */
+  multiBuffer?: 'auto' | boolean;
   /** Share the UMEM of this port, so `packet.forward` between the two copies nothing. */
   shareUmemWith?: Port;
   /**
@@ -146,6 +153,8 @@ export interface PortStats {
   busyPoll: boolean;
   /** Copy-mode descriptors per TX kick (32 where the kernel has no XDP_MAX_TX_SKB_BUDGET). */
   txBudget: number;
+  /** Whether the socket is multi-buffer (frames may span several UMEM frames). */
+  multiBuffer: boolean;
 }
 
 /** Batches handled between two yields to the event loop. */
@@ -252,6 +261,9 @@ export class Port implements PacketOwner {
     // Preallocated once per run: the batch ABI allocates nothing per batch.
     const table = new Uint32Array(batchSize * 2);
     const verdicts = new Uint8Array(batchSize);
+    // Segments of the batch's multi-buffer frames, read only for batches
+    // that have one (never on the one-descriptor fast path).
+    const chains = new Uint32Array(batchSize * (1 + 2 * MAX_SEGMENTS));
     const packet = new Packet(this.umem.bytes, this.umem.frameSize, this);
     let idle = 0;
     let batches = 0;
@@ -278,9 +290,19 @@ export class Port implements PacketOwner {
         const capNow = cap !== null ? performance.timeOrigin + performance.now() : 0;
         const capSec = Math.floor(capNow / 1000);
         const capNs = Math.floor((capNow - capSec * 1000) * 1e6);
+        let chainAt = -1;
         for (let i = 0; i < n; i++) {
-          packet._moveTo(table[2 * i]!, table[2 * i + 1]!);
-          if (cap !== null) cap.ring.push(packet.buffer, packet.offset, packet.length, KIND_RX, 0, this.queue, cap.seq, capSec, capNs);
+          const len = table[2 * i + 1]!;
+          if (len < CHAINED) packet._moveTo(table[2 * i]!, len);
+          else {
+            if (chainAt < 0) {
+              umem.rxChains(index, chains);
+              chainAt = 0;
+            }
+            chainAt = packet._moveToChain(table[2 * i]!, len - CHAINED, chains, chainAt);
+          }
+          // A jumbo frame's capture holds its first segment (the contiguous part).
+          if (cap !== null) cap.ring.push(packet.buffer, packet.offset, packet._contiguous, KIND_RX, 0, this.queue, cap.seq, capSec, capNs);
           let verdict: unknown;
           try {
             verdict = handler(packet);
@@ -416,6 +438,7 @@ export class Port implements PacketOwner {
       zeroCopy: s.zeroCopy,
       busyPoll: s.busyPoll,
       txBudget: s.txBudget,
+      multiBuffer: s.multiBuffer,
     };
   }
 
@@ -472,6 +495,10 @@ function validate(options: OpenOptions): void {
   if (options.busyPoll !== undefined && typeof options.busyPoll !== 'boolean') {
     throw new AfxdpError('ERR_INVALID_OPTION', `busyPoll must be true or false, got ${String(options.busyPoll)}`);
   }
+  const mb = options.multiBuffer;
+  if (mb !== undefined && mb !== 'auto' && mb !== true && mb !== false) {
+    throw new AfxdpError('ERR_INVALID_OPTION', `multiBuffer must be 'auto', true or false, got ${String(mb)}`);
+  }
   for (const key of ['queue', 'frames', 'frameSize', 'batchSize', 'ringSize', 'txBudget'] as const) {
     const v = options[key];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
@@ -504,6 +531,7 @@ export async function open(options: OpenOptions): Promise<Port> {
     if (options.ringSize !== undefined) init.ringSize = options.ringSize;
     if (options.busyPoll !== undefined) init.busyPoll = options.busyPoll;
     if (options.txBudget !== undefined) init.txBudget = options.txBudget;
+    if (options.multiBuffer !== undefined && options.multiBuffer !== 'auto') init.multiBuffer = options.multiBuffer;
     // Installed by the native side before the socket joins the XSKMAP.
     if (options.steer !== undefined) init.rulesJson = JSON.stringify(toRuleSet(options.steer));
     const index = native(() => umem.native.addPort(init));

@@ -26,6 +26,8 @@ pub use crate::batch::{
 const XDP_ZEROCOPY: u16 = 1 << 2;
 const XDP_COPY: u16 = 1 << 1;
 const XDP_USE_NEED_WAKEUP: u16 = 1 << 3;
+/// Multi-buffer: a frame may span descriptors (Linux >= 6.6).
+const XDP_USE_SG: u16 = 1 << 4;
 
 #[derive(Clone, Debug)]
 pub struct UmemOptions {
@@ -63,6 +65,10 @@ pub struct PortOptions {
     /// Copy-mode descriptors per `sendto`: None for the TX ring's size
     /// (where the kernel allows), Some(0) for the kernel's default.
     pub tx_budget: Option<u32>,
+    /// Multi-buffer (jumbo frames, XDP_USE_SG + the frags program): None
+    /// enables it only when the interface's MTU needs more than one frame,
+    /// so ports that do not need it keep the plain fast path.
+    pub multi_buffer: Option<bool>,
 }
 
 impl PortOptions {
@@ -77,6 +83,7 @@ impl PortOptions {
             rules: None,
             busy_poll: false,
             tx_budget: None,
+            multi_buffer: None,
         }
     }
 }
@@ -102,6 +109,8 @@ pub struct PortStats {
     pub attach_mode: &'static str,
     pub zero_copy: bool,
     pub tuning: crate::sockopt::Tuning,
+    /// Bound with XDP_USE_SG (frames may span several UMEM frames).
+    pub multi_buffer: bool,
 }
 
 /// What a port keeps beside its rings.
@@ -129,6 +138,9 @@ pub struct UmemGroup {
     umem_config: UmemConfig,
     /// Whether the UMEM's first socket got zero-copy (set by the first bind).
     umem_zero_copy: Option<bool>,
+    /// Whether the UMEM's first socket was bound with XDP_USE_SG: sockets
+    /// sharing the UMEM inherit it (the kernel refuses the flag on them).
+    umem_multi_buffer: Option<bool>,
     area: Arc<MmapArea>,
     /// Verdicts with Pass turned into Drop (reused, never reallocated).
     pass_verdicts: Vec<u8>,
@@ -199,6 +211,7 @@ impl UmemGroup {
             umem: Some(umem),
             umem_config: config,
             umem_zero_copy: None,
+            umem_multi_buffer: None,
             area,
             pass_verdicts: Vec::with_capacity(1024),
             closed: false,
@@ -234,17 +247,31 @@ impl UmemGroup {
                 format!("{} has {queues} RX queue(s); queue {} does not exist", opts.interface, opts.queue),
             ));
         }
-        // In every mode: skb mode takes the port but the kernel then drops
-        // every frame too long for a UMEM frame, silently (rx_dropped).
-        self.check_mtu(&opts.interface)?;
-        let steering = Steering::acquire(ifindex, &opts.interface, opts.mode)?;
+        let multi_buffer = match (self.umem_multi_buffer, opts.multi_buffer) {
+            (Some(umem_sg), Some(asked)) if umem_sg != asked => {
+                return Err(Error::new(
+                    ErrorCode::InvalidOption,
+                    format!("this UMEM's sockets are {}multi-buffer; a port sharing it cannot differ", if umem_sg { "" } else { "not " }),
+                ));
+            }
+            (Some(umem_sg), _) => umem_sg,
+            (None, Some(asked)) => asked,
+            (None, None) => self.needs_multi_buffer(&opts.interface)?,
+        };
+        // Without multi-buffer, in every mode: skb mode takes the port but
+        // the kernel then drops every frame too long for a UMEM frame,
+        // silently (rx_dropped).
+        if !multi_buffer {
+            self.check_mtu(&opts.interface)?;
+        }
+        let steering = Steering::acquire_with(ifindex, &opts.interface, opts.mode, multi_buffer)?;
         // Rules go in before the socket joins the XSKMAP: a fresh program
         // steers everything, and frames steered by mistake (SSH, ARP) could
         // never go back to the kernel.
         if let Some(rules) = &opts.rules {
             steering.set_rules(rules)?;
         }
-        let (user, device, zero_copy) = self.bind_socket(opts, ifindex)?;
+        let (user, device, zero_copy) = self.bind_socket(opts, ifindex, multi_buffer)?;
         let tuning = crate::sockopt::apply(user.as_raw_fd(), opts.ring_size, opts.tx_budget, opts.busy_poll)?;
         let rx = user.map_rx().map_err(|e| Error::syscall("mmap(XDP_RX_RING)", xdp_errno(e), "mapping the RX ring"))?;
         let tx = user.map_tx().map_err(|e| Error::syscall("mmap(XDP_TX_RING)", xdp_errno(e), "mapping the TX ring"))?;
@@ -259,7 +286,15 @@ impl UmemGroup {
             tuning,
         };
         meta.steering.bind_socket(opts.queue, rings.user.as_raw_fd())?;
-        self.data.add_port(Port::new(rings, meta, opts.batch_size, opts.ring_size))
+        let mut port = Port::new(rings, meta, opts.batch_size, opts.ring_size);
+        port.multi_buffer = multi_buffer;
+        self.data.add_port(port)
+    }
+
+    /// Whether a frame of the interface's MTU (Ethernet header, two VLAN
+    /// tags) does not fit one UMEM frame after the kernel's headroom.
+    fn needs_multi_buffer(&self, interface: &str) -> Result<bool> {
+        Ok(sys::mtu(interface)? + 14 + 8 + KERNEL_HEADROOM > self.frame_size())
     }
 
     fn check_mtu(&self, interface: &str) -> Result<()> {
@@ -282,7 +317,7 @@ impl UmemGroup {
         Ok(())
     }
 
-    fn bind_socket(&mut self, opts: &PortOptions, ifindex: u32) -> Result<(User, DeviceQueue, bool)> {
+    fn bind_socket(&mut self, opts: &PortOptions, ifindex: u32, multi_buffer: bool) -> Result<(User, DeviceQueue, bool)> {
         let mut info = IfInfo::invalid();
         info.from_ifindex(ifindex)
             .map_err(|e| Error::syscall("if_indextoname", xdp_errno(e), format!("interface {}", opts.interface)))?;
@@ -342,7 +377,8 @@ impl UmemGroup {
             let config = SocketConfig {
                 rx_size: std::num::NonZeroU32::new(opts.ring_size),
                 tx_size: std::num::NonZeroU32::new(opts.ring_size),
-                bind_flags: mode_flag,
+                // Sockets sharing the UMEM (mode_flag 0) inherit SG from it.
+                bind_flags: if multi_buffer && mode_flag != 0 { mode_flag | XDP_USE_SG } else { mode_flag },
             };
             let user = umem
                 .rx_tx(&socket, &config)
@@ -350,6 +386,7 @@ impl UmemGroup {
             match umem.bind(&user) {
                 Ok(()) => {
                     self.umem_zero_copy = Some(zero_copy);
+                    self.umem_multi_buffer = Some(multi_buffer);
                     return Ok((user, device, zero_copy));
                 }
                 Err(e) => last_errno = xdp_errno(e),
@@ -358,6 +395,14 @@ impl UmemGroup {
                 return Err(Error::syscall("bind(AF_XDP)", last_errno, format!("binding {} queue {}", opts.interface, opts.queue))
                     .with_code(ErrorCode::QueueBusy));
             }
+        }
+        if multi_buffer && matches!(last_errno, libc::EOPNOTSUPP | libc::EINVAL) {
+            return Err(Error::syscall("bind(AF_XDP, XDP_USE_SG)", last_errno, format!(
+                "{} queue {}: the kernel refused AF_XDP multi-buffer (Linux >= 6.6 is needed for frames larger than \
+                 one UMEM frame); lower the MTU or raise frameSize",
+                opts.interface, opts.queue
+            ))
+            .with_code(ErrorCode::MtuTooLarge));
         }
         match opts.zero_copy {
             ZeroCopy::On if matches!(last_errno, libc::EOPNOTSUPP | libc::EINVAL) => {
@@ -385,6 +430,12 @@ impl UmemGroup {
     /// Step 1 of the batch ABI (see `batch`).
     pub fn rx(&mut self, port: usize, table: &mut [u32]) -> Result<u32> {
         self.data.rx(port, table)
+    }
+
+    /// The segments of the current batch's multi-buffer frames (see
+    /// `DataPath::rx_chains`); only called when `rx` flagged one.
+    pub fn rx_chains(&self, port: usize, out: &mut [u32]) -> Result<u32> {
+        self.data.rx_chains(port, out)
     }
 
     /// Step 3 of the batch ABI (see `batch`).
@@ -486,6 +537,7 @@ impl UmemGroup {
             attach_mode: port.meta.steering.mode().as_str(),
             zero_copy: port.rings.zero_copy,
             tuning: port.meta.tuning,
+            multi_buffer: port.multi_buffer,
         })
     }
 

@@ -64,6 +64,8 @@ pub struct PortInit {
     pub busy_poll: Option<bool>,
     /// Copy-mode descriptors per sendto (XDP_MAX_TX_SKB_BUDGET); 0: the kernel's default; unset: the ring size.
     pub tx_budget: Option<u32>,
+    /// Multi-buffer (jumbo frames): unset = only when the MTU needs it.
+    pub multi_buffer: Option<bool>,
 }
 
 #[napi(object)]
@@ -97,6 +99,7 @@ pub struct NativePortStats {
     pub zero_copy: bool,
     pub busy_poll: bool,
     pub tx_budget: u32,
+    pub multi_buffer: bool,
 }
 
 #[napi(object)]
@@ -202,6 +205,7 @@ impl NativeUmem {
         opts.queue = init.queue.unwrap_or(0);
         opts.mode = init.mode.map_or(AttachMode::Auto, AttachMode::from);
         opts.zero_copy = init.zero_copy.map_or(ZeroCopy::Auto, ZeroCopy::from);
+        opts.multi_buffer = init.multi_buffer;
         if let Some(b) = init.batch_size {
             opts.batch_size = b;
         }
@@ -220,6 +224,13 @@ impl NativeUmem {
     #[napi]
     pub fn rx(&mut self, env: &Env, port: u32, #[napi(ts_arg_type = "Uint32Array")] table: U32Table<'_>) -> napi::Result<u32> {
         self.group.rx(port as usize, table).or_throw(env)
+    }
+
+    /// The segments of the batch's multi-buffer frames: per frame, its
+    /// segment count then (offset, length) pairs. Returns the words written.
+    #[napi]
+    pub fn rx_chains(&mut self, env: &Env, port: u32, #[napi(ts_arg_type = "Uint32Array")] out: U32Table<'_>) -> napi::Result<u32> {
+        self.group.rx_chains(port as usize, out).or_throw(env)
     }
 
     /// Batch step 3: verdicts (and lengths in `table`) of the last batch.
@@ -292,6 +303,7 @@ impl NativeUmem {
             zero_copy: s.zero_copy,
             busy_poll: s.tuning.busy_poll,
             tx_budget: s.tuning.tx_budget,
+            multi_buffer: s.multi_buffer,
         })
     }
 

@@ -97,7 +97,7 @@ export function attachments(): Attachment[] {
     if (e.code === 'ENOENT') throw new CliError(ExitCode.Failure, 'bpftool is not installed: install it (Debian/Ubuntu: apt install bpftool) to list programs');
     throw new CliError(ExitCode.Permission, `bpftool failed (${String(e.stderr ?? '').trim() || 'no output'}): run afxdp status as root`);
   }
-  const steer = new Map(progs.filter((p) => p.name === 'afxdp_steer').map((p) => [p.id, p]));
+  const steer = new Map(progs.filter((p) => p.name === 'afxdp_steer' || p.name === 'afxdp_steer_mb').map((p) => [p.id, p]));
   if (steer.size === 0) return [];
   const counters = new Map<number, SteerCounters | null>();
   for (const p of steer.values()) {

@@ -42,6 +42,9 @@ static STEER_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR")
 /// The steering program's function name, which the kernel reports as the
 /// program name: how we tell our program from other people's.
 pub const PROGRAM_NAME: &str = "afxdp_steer";
+/// The same program loaded with the frags flag (section `xdp.frags`,
+/// BPF_F_XDP_HAS_FRAGS), for multi-buffer (jumbo) sockets.
+pub const PROGRAM_NAME_FRAGS: &str = "afxdp_steer_mb";
 /// Every program afxdp attaches has a name with this prefix.
 pub const PROGRAM_PREFIX: &str = "afxdp_";
 
@@ -136,6 +139,8 @@ pub struct Steering {
     key: Key,
     ifname: String,
     mode: AttachedMode,
+    /// Loaded with the frags flag: sees multi-buffer frames.
+    frags: bool,
     program_id: u32,
     xsks: Mutex<XskMap<MapData>>,
     counters: PerCpuArray<MapData, RawCounters>,
@@ -157,6 +162,14 @@ impl Steering {
     /// call loads the embedded object and attaches it through a bpf_link;
     /// later calls return the same `Arc`.
     pub fn acquire(ifindex: u32, ifname: &str, mode: AttachMode) -> Result<Arc<Steering>> {
+        Self::acquire_with(ifindex, ifname, mode, false)
+    }
+
+    /// `acquire`, with the frags-flagged program when `frags` (multi-buffer
+    /// sockets). A program already attached without it cannot serve a
+    /// multi-buffer socket: ERR_MTU_TOO_LARGE until its ports close. One
+    /// with it serves every socket.
+    pub fn acquire_with(ifindex: u32, ifname: &str, mode: AttachMode, frags: bool) -> Result<Arc<Steering>> {
         let key = Key { netns: sys::current_netns()?, ifindex };
         loop {
             let mut reg = registry();
@@ -165,6 +178,15 @@ impl Steering {
                     // Release the lock before `existing` can drop: dropping
                     // the last Arc runs Drop, which takes the lock.
                     drop(reg);
+                    if frags && !existing.frags {
+                        return Err(Error::new(
+                            ErrorCode::MtuTooLarge,
+                            format!(
+                                "{ifname} is already attached by this process without multi-buffer support \
+                                 (its ports need no jumbo frames); close them first, or open them with multiBuffer: true"
+                            ),
+                        ));
+                    }
                     return check_mode(existing, mode);
                 }
                 Some(None) => {
@@ -178,7 +200,7 @@ impl Steering {
                 None => {}
             }
             // Attach under the lock so two threads cannot both attach.
-            let steering = Arc::new(attach(key, ifname, mode)?);
+            let steering = Arc::new(attach(key, ifname, mode, frags)?);
             reg.insert(key, Arc::downgrade(&steering));
             return Ok(steering);
         }
@@ -194,6 +216,11 @@ impl Steering {
 
     pub fn mode(&self) -> AttachedMode {
         self.mode
+    }
+
+    /// Whether the program was loaded with the frags flag (multi-buffer).
+    pub fn frags(&self) -> bool {
+        self.frags
     }
 
     pub fn program_id(&self) -> u32 {
@@ -248,7 +275,7 @@ impl Steering {
     /// `ifindex()` is 0 and `mode()` means nothing.
     pub fn load_unattached() -> Result<Steering> {
         let key = Key { netns: (0, 0), ifindex: 0 };
-        Ok(Loaded::load()?.into_steering(key, "(unattached)", AttachedMode::Skb, None))
+        Ok(Loaded::load(false)?.into_steering(key, "(unattached)", AttachedMode::Skb, None))
     }
 
     /// Runs the program once over `frame` as if it arrived on RX queue 0
@@ -338,7 +365,7 @@ fn check_mode(existing: Arc<Steering>, wanted: AttachMode) -> Result<Arc<Steerin
 
 /// Loads the object and attaches it to the interface. Nothing outlives a
 /// failure: every resource is owned by a local that drops on return.
-fn attach(key: Key, ifname: &str, mode: AttachMode) -> Result<Steering> {
+fn attach(key: Key, ifname: &str, mode: AttachMode, frags: bool) -> Result<Steering> {
     let ifindex = key.ifindex;
     let query = || {
         netlink::link_xdp(ifindex)
@@ -360,8 +387,8 @@ fn attach(key: Key, ifname: &str, mode: AttachMode) -> Result<Steering> {
         return Err(busy_error(ifname, &present));
     }
 
-    let mut loaded = Loaded::load()?;
-    let program = xdp_mut(&mut loaded.ebpf, PROGRAM_NAME);
+    let mut loaded = Loaded::load(frags)?;
+    let program = xdp_mut(&mut loaded.ebpf, loaded.name);
 
     let attempts: &[AttachedMode] = match mode {
         AttachMode::Auto => &[AttachedMode::Native, AttachedMode::Skb],
@@ -402,6 +429,8 @@ fn attach(key: Key, ifname: &str, mode: AttachMode) -> Result<Steering> {
 /// The steering object loaded and configured, not yet attached.
 struct Loaded {
     ebpf: Ebpf,
+    /// The entry point loaded: PROGRAM_NAME or PROGRAM_NAME_FRAGS.
+    name: &'static str,
     program_id: u32,
     xsks: XskMap<MapData>,
     counters: PerCpuArray<MapData, RawCounters>,
@@ -410,9 +439,10 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn load() -> Result<Loaded> {
-        let mut ebpf = load_xdp(STEER_OBJECT, PROGRAM_NAME, "steer.bpf.c")?;
-        let program_id = xdp_mut(&mut ebpf, PROGRAM_NAME)
+    fn load(frags: bool) -> Result<Loaded> {
+        let name = if frags { PROGRAM_NAME_FRAGS } else { PROGRAM_NAME };
+        let mut ebpf = load_xdp(STEER_OBJECT, name, "steer.bpf.c")?;
+        let program_id = xdp_mut(&mut ebpf, name)
             .info()
             .map_err(|e| from_aya(&e, "reading the steering program's id"))?
             .id();
@@ -425,8 +455,8 @@ impl Loaded {
         // otherwise we steer everything, as the plain data path expects.
         // Done before attaching, so no packet sees the zeroed tables.
         control.set_rules(&RuleSet::steer_all())?;
-        let pass = crate::pass::PassShared::new(&mut ebpf, PROGRAM_NAME)?;
-        Ok(Loaded { ebpf, program_id, xsks, counters, control, pass })
+        let pass = crate::pass::PassShared::new(&mut ebpf, name)?;
+        Ok(Loaded { ebpf, name, program_id, xsks, counters, control, pass })
     }
 
     fn into_steering(self, key: Key, ifname: &str, mode: AttachedMode, link: Option<FdLink>) -> Steering {
@@ -435,6 +465,7 @@ impl Loaded {
             key,
             ifname: ifname.to_string(),
             mode,
+            frags: self.name == PROGRAM_NAME_FRAGS,
             program_id: self.program_id,
             xsks: Mutex::new(self.xsks),
             counters: self.counters,
@@ -543,7 +574,7 @@ fn busy_error(ifname: &str, present: &netlink::LinkXdp) -> Error {
         } else {
             format!("remove it with `ip link set dev {ifname} {ip_kw} off`")
         };
-        let whose = if name == PROGRAM_NAME { " (afxdp's steering program, from another process)" } else { "" };
+        let whose = if name == PROGRAM_NAME || name == PROGRAM_NAME_FRAGS { " (afxdp's steering program, from another process)" } else { "" };
         parts.push(format!("program {id} {name:?}{whose} in {mode_text} mode; {removal}"));
     }
     Error::new(
