@@ -37,6 +37,8 @@ const portOptions = {
   batchSize,
   ...(args['busy-poll'] ? { busyPoll: true } : {}),
   ...(args['tx-budget'] !== undefined ? { txBudget: Number(args['tx-budget']) } : {}),
+  // BENCH_MULTI_BUFFER=1: the same 64-byte run on a multi-buffer port (XDP_USE_SG + frags program).
+  ...(process.env.BENCH_MULTI_BUFFER === '1' ? { multiBuffer: true } : {}),
 };
 
 function header(extra: string[]): void {

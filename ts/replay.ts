@@ -9,11 +9,14 @@
  *
  * Each frame is placed in a frame buffer the way the data path places it
  * (after 256 bytes of headroom in a 4096-byte frame), so `packet.room`,
- * `setLength` and every accessor behave as they do live. Verdicts follow
+ * `setLength` and every accessor behave as they do live. A frame larger
+ * than that (a jumbo frame) is split the way a multi-buffer port receives
+ * it: one segment per frame, each after the headroom, so `packet.segments`,
+ * `bytes` (the first segment) and the accessors match a live run. Verdicts follow
  * the live rules: a handler that throws or returns something that is not a
  * verdict counts as a handler error and the frame is dropped.
  */
-import { Packet, type PacketOwner } from './packet-view.js';
+import { MAX_SEGMENTS, Packet, type PacketOwner } from './packet-view.js';
 import { Verdict, VERDICT_FORWARD_BASE } from './verdict.js';
 import type { Handler } from './port.js';
 
@@ -75,6 +78,8 @@ export class HandlerHarness {
   readonly #buffer: Uint8Array;
   readonly #headroom: number;
   readonly #frameSize: number;
+  /** Segments of the current frame when it spans several (as `rxChains` lists them). */
+  readonly #chain = new Uint32Array(1 + 2 * MAX_SEGMENTS);
   #index = 0;
   readonly counts = { frames: 0, tx: 0, forward: 0, drop: 0, pass: 0, handlerErrors: 0 };
 
@@ -84,7 +89,7 @@ export class HandlerHarness {
     this.#headroom = options.headroom ?? 256;
     if (this.#frameSize !== 2048 && this.#frameSize !== 4096) throw new RangeError('frameSize must be 2048 or 4096');
     if (!(this.#headroom >= 0 && this.#headroom < this.#frameSize - 256)) throw new RangeError('headroom too large for the frame size');
-    this.#buffer = new Uint8Array(this.#frameSize);
+    this.#buffer = new Uint8Array(this.#frameSize * MAX_SEGMENTS);
     const umemId = nextFakeUmem--;
     this.interfaces.forEach((name, index) => {
       const port: OfflinePort = { offline: true, umemId, index, interface: name, queue: options.queue ?? 0 };
@@ -94,21 +99,24 @@ export class HandlerHarness {
     });
   }
 
-  /** Most bytes a frame may have. */
+  /** Most bytes of one segment (a frame larger than this spans several). */
   get room(): number {
     return this.#frameSize - this.#headroom;
+  }
+
+  /** Most bytes a frame may have (as many segments as a multi-buffer frame can have). */
+  get maxLength(): number {
+    return this.room * MAX_SEGMENTS;
   }
 
   /** Run `handler` on one frame arriving on `inInterface` (default: the first port). */
   run(handler: Handler, data: Uint8Array, inInterface: string = this.interfaces[0]!): FrameOutcome {
     const packet = this.#packets.get(inInterface);
     if (!packet) throw new RangeError(`no port named '${inInterface}' (ports: ${this.interfaces.join(', ')})`);
-    if (data.length > this.room) throw new RangeError(`frame of ${data.length} bytes does not fit a ${this.#frameSize}-byte frame after ${this.#headroom} bytes of headroom`);
+    if (data.length > this.maxLength) throw new RangeError(`frame of ${data.length} bytes does not fit ${MAX_SEGMENTS} ${this.#frameSize}-byte frames after ${this.#headroom} bytes of headroom each`);
     const index = this.#index++;
     this.counts.frames++;
-    this.#buffer.fill(0);
-    this.#buffer.set(data, this.#headroom);
-    packet._moveTo(this.#headroom, data.length);
+    this.#place(packet, data);
     try {
       let verdict: unknown;
       let error: string | undefined;
@@ -131,7 +139,8 @@ export class HandlerHarness {
         this.counts.drop++;
         return { index, verdict: 'drop', in: inInterface, out: null, frame: null };
       }
-      const frame = this.#buffer.slice(packet.offset, packet.offset + packet.length);
+      const frame = new Uint8Array(packet.length);
+      packet.readBytes(0, frame);
       if (verdict === Verdict.Tx) {
         this.counts.tx++;
         return { index, verdict: 'tx', in: inInterface, out: inInterface, frame };
@@ -148,6 +157,23 @@ export class HandlerHarness {
       // does in debug mode), so a unit test catches a handler that keeps it.
       packet._release();
     }
+  }
+
+  /** Put `data` in the buffer as a port receives it: one segment, or a chain. */
+  #place(packet: Packet, data: Uint8Array): void {
+    const room = this.room;
+    const segs = Math.max(1, Math.ceil(data.length / room));
+    this.#buffer.fill(0, 0, segs * this.#frameSize);
+    const chain = this.#chain;
+    chain[0] = segs;
+    for (let s = 0; s < segs; s++) {
+      const part = data.subarray(s * room, (s + 1) * room);
+      this.#buffer.set(part, s * this.#frameSize + this.#headroom);
+      chain[1 + 2 * s] = s * this.#frameSize + this.#headroom;
+      chain[2 + 2 * s] = part.length;
+    }
+    if (segs === 1) packet._moveTo(this.#headroom, data.length);
+    else packet._moveToChain(this.#headroom, data.length, chain, 0);
   }
 }
 

@@ -96,7 +96,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       if (rec.linkType !== LinkType.Ethernet) {
         throw new CliError(ExitCode.Usage, `${input}: frame ${verdicts.length} has link type ${rec.linkType}; only Ethernet (1) captures can be replayed`);
       }
-      const o = harness.run(mod.handler, rec.data.subarray(0, Math.min(rec.data.length, harness.room)));
+      const o = harness.run(mod.handler, rec.data.subarray(0, Math.min(rec.data.length, harness.maxLength)));
       const v: { verdict: string; out?: string; error?: string } = { verdict: o.verdict };
       if (o.verdict === 'forward') v.out = o.out!;
       if (o.error) v.error = o.error;
