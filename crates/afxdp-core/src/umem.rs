@@ -396,7 +396,9 @@ impl UmemGroup {
                     .with_code(ErrorCode::QueueBusy));
             }
         }
-        if multi_buffer && matches!(last_errno, libc::EOPNOTSUPP | libc::EINVAL) {
+        // Zero-copy asked for and refused says so first (a driver without
+        // zero-copy refuses it with or without XDP_USE_SG).
+        if multi_buffer && opts.zero_copy != ZeroCopy::On && matches!(last_errno, libc::EOPNOTSUPP | libc::EINVAL) {
             return Err(Error::syscall("bind(AF_XDP, XDP_USE_SG)", last_errno, format!(
                 "{} queue {}: the kernel refused AF_XDP multi-buffer (Linux >= 6.6 is needed for frames larger than \
                  one UMEM frame); lower the MTU or raise frameSize",

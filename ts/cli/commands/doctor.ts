@@ -61,6 +61,10 @@ export interface DoctorReport {
   mtu: number | null;
   nativeXdp: boolean | null;
   zeroCopy: boolean | null;
+  /** AF_XDP multi-buffer (XDP_USE_SG + frags program) works here: frames larger than one UMEM frame. */
+  multiBuffer: boolean | null;
+  /** The largest MTU a port on this interface takes (with multi-buffer when it works), null when unknown. */
+  maxMtu: number | null;
   xdpProgram: { id: number; name: string | null } | null;
   /** Every XDP program on the interface (libxdp's dispatcher, xdp-filter, ...), with who holds it. */
   xdpPrograms: XdpProgram[];
@@ -107,6 +111,7 @@ function tryRun(cmd: string, args: string[]): string | null {
 interface LinkInfo {
   mtu?: number;
   operstate?: string;
+  max_mtu?: number;
 }
 
 function linkInfo(ifname: string): LinkInfo | null {
@@ -149,9 +154,9 @@ interface ProbeOutcome {
  * so nothing of it outlives the probe (the socket and the program go with
  * the process).
  */
-function probeOnce(ifname: string, mode: 'native' | 'auto', zeroCopy: 'on' | 'auto', frameSize: number): ProbeOutcome {
+function probeOnce(ifname: string, mode: 'native' | 'auto', zeroCopy: 'on' | 'auto', frameSize: number, multiBuffer: 'auto' | true = 'auto'): ProbeOutcome {
   const bin = fileURLToPath(new URL('../../../bin/afxdp.js', import.meta.url));
-  const r = spawnSync(process.execPath, [bin, 'doctor', '--probe-internal', JSON.stringify({ ifname, mode, zeroCopy, frameSize })], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [bin, 'doctor', '--probe-internal', JSON.stringify({ ifname, mode, zeroCopy, frameSize, multiBuffer })], { encoding: 'utf8', timeout: 30_000 });
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as ProbeOutcome;
   } catch {
@@ -161,11 +166,11 @@ function probeOnce(ifname: string, mode: 'native' | 'auto', zeroCopy: 'on' | 'au
 
 /** The child side of `probeOnce`. */
 async function probeChild(spec: string): Promise<number> {
-  const { ifname, mode, zeroCopy, frameSize } = JSON.parse(spec) as { ifname: string; mode: 'native' | 'auto'; zeroCopy: 'on' | 'auto'; frameSize: 2048 | 4096 };
+  const { ifname, mode, zeroCopy, frameSize, multiBuffer } = JSON.parse(spec) as { ifname: string; mode: 'native' | 'auto'; zeroCopy: 'on' | 'auto'; frameSize: 2048 | 4096; multiBuffer?: 'auto' | true };
   const { open } = await import('../../port.js');
   let out: ProbeOutcome;
   try {
-    const port = await open({ interface: ifname, queue: 0, mode, zeroCopy: zeroCopy === 'on' ? true : 'auto', frameSize, frames: 64 });
+    const port = await open({ interface: ifname, queue: 0, mode, zeroCopy: zeroCopy === 'on' ? true : 'auto', frameSize, frames: 64, multiBuffer: multiBuffer ?? 'auto' });
     await port.close();
     out = { ok: true };
   } catch (err) {
@@ -178,8 +183,8 @@ async function probeChild(spec: string): Promise<number> {
 }
 
 /** Native XDP and zero-copy, by trying them. */
-function probe(ifname: string, frameSize: number): { native: boolean | null; zeroCopy: boolean | null; error?: { code?: string; message: string } } {
-  const result: { native: boolean | null; zeroCopy: boolean | null; error?: { code?: string; message: string } } = { native: null, zeroCopy: null };
+function probe(ifname: string, frameSize: number): { native: boolean | null; zeroCopy: boolean | null; multiBuffer: boolean | null; multiBufferError?: string; error?: { code?: string; message: string } } {
+  const result: { native: boolean | null; zeroCopy: boolean | null; multiBuffer: boolean | null; multiBufferError?: string; error?: { code?: string; message: string } } = { native: null, zeroCopy: null, multiBuffer: null };
   const fail = (o: ProbeOutcome) => {
     result.error = { message: o.message ?? 'unknown error' };
     if (o.code) result.error.code = o.code;
@@ -193,6 +198,10 @@ function probe(ifname: string, frameSize: number): { native: boolean | null; zer
   if (zc.ok) result.zeroCopy = true;
   else if (zc.code === 'ERR_ZEROCOPY_UNSUPPORTED') result.zeroCopy = false;
   else return fail(zc);
+  // Multi-buffer, asked for whatever the MTU (the kernel says if it can).
+  const mb = probeOnce(ifname, result.native ? 'native' : 'auto', 'auto', frameSize, true);
+  result.multiBuffer = mb.ok;
+  if (!mb.ok) result.multiBufferError = mb.message ?? 'unknown error';
   return result;
 }
 
@@ -201,7 +210,7 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
   const add = (c: Check) => checks.push(c);
   const kernel = release();
   const report: DoctorReport = {
-    interface: ifname, kernel, driver: null, queues: 0, mtu: null, nativeXdp: null, zeroCopy: null, xdpProgram: null, xdpPrograms: [], freplace: null, checks, exitCode: 0,
+    interface: ifname, kernel, driver: null, queues: 0, mtu: null, nativeXdp: null, zeroCopy: null, multiBuffer: null, maxMtu: null, xdpProgram: null, xdpPrograms: [], freplace: null, checks, exitCode: 0,
   };
 
   // Kernel.
@@ -276,7 +285,10 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
     const room = options.frameSize - 256;
     const need = report.mtu + 22;
     if (need <= room) add({ name: 'mtu', status: 'ok', detail: `MTU ${report.mtu}: frames up to ${need} bytes fit ${options.frameSize}-byte UMEM frames (${room} bytes of room)` });
-    else {
+    else if (kernelAtLeast(kernel, 6, 6)) {
+      // Ports open multi-buffer (XDP_USE_SG) for it; the probe below says whether the kernel and driver take it.
+      add({ name: 'mtu', status: 'info', detail: `MTU ${report.mtu}: frames up to ${need} bytes span ${Math.ceil(need / room)} ${options.frameSize}-byte UMEM frames: ports open multi-buffer (jumbo frames)` });
+    } else {
       const fix = `lower the MTU (\`ip link set dev ${ifname} mtu ${room - 22}\`)${options.frameSize < 4096 ? ' or use --frame-size 4096' : ''}`;
       const detail = `MTU ${report.mtu} frames (${need} bytes) do not fit ${options.frameSize}-byte UMEM frames (${room} bytes of room)`;
       add({ name: 'mtu', status: 'fail', detail: `${detail}: \`run\` refuses the port (ERR_MTU_TOO_LARGE; multi-buffer frames are not supported yet)`, fix, exitCode: ExitCode.Unsupported });
@@ -319,6 +331,14 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
       else add({ name: 'native-xdp', status: 'warn', detail: `the ${report.driver ?? ''} driver has no native XDP: generic (skb) mode only, much slower`, fix: 'use a NIC whose driver supports XDP (ice, i40e, ixgbe, mlx5, bnxt, veth...)' });
       if (p.zeroCopy) add({ name: 'zero-copy', status: 'ok', detail: 'AF_XDP zero-copy works: --zero-copy on' });
       else add({ name: 'zero-copy', status: 'info', detail: `no zero-copy here${report.driver === 'veth' ? ' (veth never has it)' : ''}: copy mode (--zero-copy auto falls back to it)` });
+      report.multiBuffer = p.multiBuffer;
+      const room = options.frameSize - 256;
+      // 18 segments: the most the kernel chains (MAX_SKB_FRAGS + 1); the interface's max_mtu caps it too.
+      const oneFrame = room - 22;
+      report.maxMtu = p.multiBuffer ? Math.min(link?.max_mtu ?? Infinity, 18 * room - 22) : oneFrame;
+      const needed = report.mtu !== null && report.mtu > oneFrame;
+      if (p.multiBuffer) add({ name: 'multi-buffer', status: 'ok', detail: `AF_XDP multi-buffer works: jumbo frames up to MTU ${report.maxMtu}` });
+      else add({ name: 'multi-buffer', status: needed ? 'fail' : 'info', detail: `no AF_XDP multi-buffer here (${p.multiBufferError}): MTU up to ${oneFrame} with ${options.frameSize}-byte frames`, fix: `lower the MTU (\`ip link set dev ${ifname} mtu ${oneFrame}\`)`, ...(needed ? { exitCode: ExitCode.Unsupported } : {}) });
     }
   }
   return finish(report);
