@@ -143,7 +143,7 @@ function workerStats(rx: number, batches = 10, ns = 9000): WorkerStats {
     queue: 0,
     ports: [{
       interface: 'eth0', queue: 0, rx, tx: rx - 1, dropped: 1, forwarded: 0, sent: 0, handlerErrors: 0, invalidVerdicts: 0, txRingFullDrops: 0, xdp,
-      frames: { fillRing: 10, rxRing: 0, handler: 0, txRing: 0, completionRing: 0 }, attachMode: 'native', zeroCopy: false, busyPoll: false, txBudget: 2048,
+      frames: { fillRing: 10, rxRing: 0, handler: 0, txRing: 0, completionRing: 0 }, attachMode: 'native', zeroCopy: false, busyPoll: false, txBudget: 2048, multiBuffer: false,
     } as WorkerStats['ports'][number]],
     batches: [{ interface: 'eth0', queue: 0, batches, frames: rx, handlerNs: ns, buckets: [4, batches - 4, ...new Array<number>(12).fill(0)] }],
     handler: { calls: rx, errors: 0, generation: 0, reloadFailures: 0 },

@@ -59,7 +59,7 @@ function stats(steered: number, passed: number): WorkerStats[] {
     queue,
     ports: [{
       interface: 'eth0', queue, rx: 1, tx: 0, dropped: 1, forwarded: 0, sent: 0, passed: 0, passFailed: 0, handlerErrors: 0, invalidVerdicts: 0, txRingFullDrops: 0, xdp,
-      frames: { fillRing: 10, rxRing: 0, handler: 0, txRing: 0, completionRing: 0 }, attachMode: 'native', zeroCopy: false, busyPoll: false, txBudget: 2048,
+      frames: { fillRing: 10, rxRing: 0, handler: 0, txRing: 0, completionRing: 0 }, attachMode: 'native', zeroCopy: false, busyPoll: false, txBudget: 2048, multiBuffer: false,
       steering: steering(steered, passed),
     }],
     batches: [],
