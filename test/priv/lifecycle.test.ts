@@ -99,10 +99,12 @@ test('open errors carry stable codes and leave nothing attached', async (t) => {
   });
 });
 
-test('native mode refuses an MTU that does not fit the frame size', async (t) => {
+test('native mode refuses an MTU that does not fit the frame size with multi-buffer off; by default it opens multi-buffer', async (t) => {
   if (!requirePrivileges(t)) return;
   await withLab({ mtu: 3000 }, async (lab) => {
-    await expectOpenError(lab, { interface: lab.dut.ifname, mode: 'native', frameSize: 2048 }, 'ERR_MTU_TOO_LARGE');
+    await expectOpenError(lab, { interface: lab.dut.ifname, mode: 'native', frameSize: 2048, multiBuffer: false }, 'ERR_MTU_TOO_LARGE');
+    await using port = await open({ interface: lab.dut.ifname, mode: 'native', frameSize: 2048 });
+    assert.equal(port.stats().multiBuffer, true);
   });
 });
 
