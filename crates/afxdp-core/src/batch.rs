@@ -113,9 +113,16 @@ pub struct Port<R, M> {
 }
 
 impl<R, M> Port<R, M> {
-    /// The current batch: (addr, length as received), in table order.
-    pub fn batch(&self) -> &[(u64, u32)] {
-        &self.batch
+    /// Frames in the current batch.
+    pub fn batch_len(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// Frame `i` of the current batch: (addr of its first segment, length
+    /// as received, over all segments), and its segment count.
+    pub fn batch_frame(&self, i: usize) -> (u64, u32, u32) {
+        let f = self.batch[i];
+        (f.addr, f.len, f.segs)
     }
 
     pub fn new(rings: R, meta: M, batch_size: u32, ring_size: u32) -> Self {

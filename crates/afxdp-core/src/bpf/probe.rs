@@ -31,7 +31,7 @@ pub enum Freplace {
 /// program against its entry function, then drops both. Errors only when
 /// the steering program itself cannot be loaded (capabilities).
 pub fn freplace() -> Result<Freplace> {
-    let mut loaded = Loaded::load()?;
+    let mut loaded = Loaded::load(false)?;
     let target = super::xdp_mut(&mut loaded.ebpf, PROGRAM_NAME)
         .fd()
         .map_err(|e| from_aya(&e, "the steering program's fd"))?
