@@ -260,10 +260,7 @@ impl<R: Rings, M> DataPath<R, M> {
             _ => return Err(closed(index)),
         };
         if !port.batch.is_empty() {
-            return Err(Error::new(
-                ErrorCode::BatchPending,
-                "rx() called while the previous batch was not committed",
-            ));
+            return Err(Error::new(ErrorCode::BatchPending, "rx() called while the previous batch was not committed"));
         }
         let me = index as u8;
         reap_completions(port, frames, me);
@@ -312,7 +309,12 @@ impl<R: Rings, M> DataPath<R, M> {
                 let total: u32 = partial.iter().map(|d| d.1).sum();
                 table[2 * n] = partial[0].0 as u32;
                 table[2 * n + 1] = total | CHAINED;
-                batch.push(RxFrame { addr: partial[0].0, len: total, first: chain.len() as u32, segs: partial.len() as u32 });
+                batch.push(RxFrame {
+                    addr: partial[0].0,
+                    len: total,
+                    first: chain.len() as u32,
+                    segs: partial.len() as u32,
+                });
                 chain.extend_from_slice(partial);
             }
             partial.clear();
@@ -438,7 +440,7 @@ impl<R: Rings, M> DataPath<R, M> {
                     return None; // not whole in this reservation: dropped below
                 }
                 pending.next();
-                if !take_for_tx(frames, chain, &e, me, to) {
+                if !take_for_tx(frames, chain, e, me, to) {
                     // Not a frame of this batch after all (a bug): it must
                     // not reach the kernel, and its state is left as it is.
                     refused += 1;
@@ -597,7 +599,15 @@ impl<R: Rings, M> DataPath<R, M> {
 }
 
 /// Free the frames of a batch frame (its one descriptor, or its chain).
-fn release_frame(frames: &mut FrameTable, chain: &[(u64, u32)], addr: u64, first: u32, segs: u32, from: FrameState, me: u8) {
+fn release_frame(
+    frames: &mut FrameTable,
+    chain: &[(u64, u32)],
+    addr: u64,
+    first: u32,
+    segs: u32,
+    from: FrameState,
+    me: u8,
+) {
     if segs == 1 {
         let frame = frames.frame_of(addr).expect("batch holds checked addresses");
         frames.release(frame, from, me);
@@ -983,7 +993,10 @@ mod tests {
         dp.port(0).unwrap().multi_buffer = true;
         assert!(dp.send(0, &area, &frame).unwrap());
         let tx: Vec<_> = rings(&mut dp, 0).tx.iter().copied().collect();
-        assert_eq!(tx.iter().map(|d| (d.1, d.2)).collect::<Vec<_>>(), vec![(SEG, XDP_PKT_CONTD), (SEG, XDP_PKT_CONTD), (5000 - 2 * SEG, 0)]);
+        assert_eq!(
+            tx.iter().map(|d| (d.1, d.2)).collect::<Vec<_>>(),
+            vec![(SEG, XDP_PKT_CONTD), (SEG, XDP_PKT_CONTD), (5000 - 2 * SEG, 0)]
+        );
         let mut back = Vec::new();
         for d in &tx {
             back.extend(area.read(d.0 as usize, d.1 as usize));

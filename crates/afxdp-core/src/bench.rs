@@ -49,7 +49,13 @@ pub fn thread_cpu_time() -> Duration {
 }
 
 /// Busy-poll `port` for `duration`, handling every frame with `work`.
-pub fn run_native(group: &mut UmemGroup, port: usize, work: NativeWork, batch: usize, duration: Duration) -> Result<NativeRun> {
+pub fn run_native(
+    group: &mut UmemGroup,
+    port: usize,
+    work: NativeWork,
+    batch: usize,
+    duration: Duration,
+) -> Result<NativeRun> {
     let mut table = vec![0u32; 2 * batch];
     let mut verdicts = vec![0u8; batch];
     let base = group.area().as_ptr();

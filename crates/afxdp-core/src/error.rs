@@ -98,12 +98,7 @@ impl Error {
     }
 
     /// Like `syscall`, but with the capability that EPERM means is missing.
-    pub fn syscall_needing(
-        syscall: &'static str,
-        errno: i32,
-        capability: &str,
-        context: impl Into<String>,
-    ) -> Self {
+    pub fn syscall_needing(syscall: &'static str, errno: i32, capability: &str, context: impl Into<String>) -> Self {
         let mut err = Self::syscall(syscall, errno, context);
         if err.code == ErrorCode::NotPermitted {
             err.message = format!("{} (needs {capability}; run as root or grant it)", err.message);

@@ -13,8 +13,7 @@ use aya::Ebpf;
 use crate::bpf::{from_aya, load_xdp, xdp_mut};
 use crate::error::{Error, ErrorCode, Result};
 
-static REFLECT_OBJECT: &[u8] =
-    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bench_reflect.bpf.o"));
+static REFLECT_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bench_reflect.bpf.o"));
 const REFLECT_PROGRAM: &str = "afxdp_reflect";
 const FILTER_PROGRAM: &str = "afxdp_probe_filter";
 
@@ -90,18 +89,9 @@ impl ProbeReport {
 fn packet_socket(ifindex: u32) -> Result<OwnedFd> {
     let proto = (libc::ETH_P_IP as u16).to_be();
     // SAFETY: plain socket(2) call.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::c_int::from(proto),
-        )
-    };
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::c_int::from(proto)) };
     if fd < 0 {
-        return Err(Error::last_os(
-            "socket(AF_PACKET)",
-            "opening the probe's packet socket",
-        ));
+        return Err(Error::last_os("socket(AF_PACKET)", "opening the probe's packet socket"));
     }
     // SAFETY: fd is fresh and ours; OwnedFd closes it.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -119,10 +109,7 @@ fn packet_socket(ifindex: u32) -> Result<OwnedFd> {
         )
     };
     if rc != 0 {
-        return Err(Error::last_os(
-            "bind(AF_PACKET)",
-            "binding the probe's packet socket",
-        ));
+        return Err(Error::last_os("bind(AF_PACKET)", "binding the probe's packet socket"));
     }
     let one: libc::c_int = 1;
     // SAFETY: setsockopt reads one c_int from a live local.
@@ -142,20 +129,14 @@ fn packet_socket(ifindex: u32) -> Result<OwnedFd> {
 /// time each reply. Busy-polls; returns early when `stop` becomes true.
 pub fn run_probe(ifindex: u32, opts: &ProbeOptions, stop: &AtomicBool) -> Result<ProbeReport> {
     if opts.frame.len() < PAYLOAD + 16 || opts.rate <= 0.0 {
-        return Err(Error::new(
-            ErrorCode::InvalidOption,
-            "a probe needs a frame of 58+ bytes and a positive rate",
-        ));
+        return Err(Error::new(ErrorCode::InvalidOption, "a probe needs a frame of 58+ bytes and a positive rate"));
     }
     let fd = packet_socket(ifindex)?;
     let mut frame = opts.frame.clone();
     frame[PAYLOAD..PAYLOAD + 4].copy_from_slice(&MAGIC);
     let mut buf = [0u8; 2048];
     let interval = Duration::from_secs_f64(1.0 / opts.rate);
-    let mut report = ProbeReport {
-        rtts_ns: Vec::with_capacity(opts.count as usize),
-        ..Default::default()
-    };
+    let mut report = ProbeReport { rtts_ns: Vec::with_capacity(opts.count as usize), ..Default::default() };
     let start = Instant::now();
     let total = opts.warmup + opts.count;
     for seq in 0..total {
@@ -186,14 +167,7 @@ pub fn run_probe(ifindex: u32, opts: &ProbeOptions, stop: &AtomicBool) -> Result
         let deadline = sent_at + opts.timeout;
         let answered = loop {
             // SAFETY: recv writes at most buf.len() bytes into a live buffer.
-            let n = unsafe {
-                libc::recv(
-                    fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
+            let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
             let now = Instant::now();
             if n >= (PAYLOAD + 8) as isize
                 && buf[PAYLOAD..PAYLOAD + 4] == MAGIC

@@ -17,20 +17,19 @@
 //! - `latency`: the latency benchmark's prober and XDP reflector.
 //! - `netns`: entering network namespaces (tests, lab).
 
-pub mod bpf;
 pub mod batch;
 pub mod bench;
+pub mod bpf;
 pub mod error;
 
 pub use error::{Error, ErrorCode, Result};
 pub mod frames;
-pub mod link_watch;
 pub mod latency;
+pub mod link_watch;
 pub mod mmap;
 pub mod pass;
+pub mod rings;
 pub mod sockopt;
 pub mod sys;
-pub mod rings;
 pub mod trafficgen;
 pub mod umem;
-

@@ -58,10 +58,7 @@ impl LinkWatch {
             )
         };
         if fd < 0 {
-            return Err(Error::last_os(
-                "socket(AF_NETLINK)",
-                "opening an rtnetlink socket for link events",
-            ));
+            return Err(Error::last_os("socket(AF_NETLINK)", "opening an rtnetlink socket for link events"));
         }
         // SAFETY: fd is fresh and ours alone.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -78,15 +75,9 @@ impl LinkWatch {
             )
         };
         if rc < 0 {
-            return Err(Error::last_os(
-                "bind(AF_NETLINK)",
-                "joining the rtnetlink link group",
-            ));
+            return Err(Error::last_os("bind(AF_NETLINK)", "joining the rtnetlink link group"));
         }
-        let watch = LinkWatch {
-            fd,
-            buf: vec![0u8; 64 * 1024],
-        };
+        let watch = LinkWatch { fd, buf: vec![0u8; 64 * 1024] };
         watch.request_dump()?;
         Ok(watch)
     }
@@ -113,10 +104,7 @@ impl LinkWatch {
             )
         };
         if n < 0 {
-            return Err(Error::last_os(
-                "sendto(AF_NETLINK)",
-                "asking rtnetlink for the links",
-            ));
+            return Err(Error::last_os("sendto(AF_NETLINK)", "asking rtnetlink for the links"));
         }
         Ok(())
     }
@@ -128,14 +116,7 @@ impl LinkWatch {
         let mut events = Vec::new();
         loop {
             // SAFETY: buf is a live, writable buffer of the length passed.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    self.buf.as_mut_ptr().cast(),
-                    self.buf.len(),
-                    0,
-                )
-            };
+            let n = unsafe { libc::recv(self.fd.as_raw_fd(), self.buf.as_mut_ptr().cast(), self.buf.len(), 0) };
             if n < 0 {
                 let errno = crate::error::last_errno();
                 if errno == libc::EAGAIN || errno == libc::EINTR {
@@ -145,11 +126,7 @@ impl LinkWatch {
                     self.request_dump()?;
                     continue;
                 }
-                return Err(Error::syscall(
-                    "recv(AF_NETLINK)",
-                    errno,
-                    "reading link events",
-                ));
+                return Err(Error::syscall("recv(AF_NETLINK)", errno, "reading link events"));
             }
             if n == 0 {
                 return Ok(events);
@@ -191,13 +168,7 @@ fn parse_link(body: &[u8], deleted: bool) -> Option<LinkEvent> {
             ifname = String::from_utf8_lossy(name).into_owned();
         }
     }
-    Some(LinkEvent {
-        ifindex,
-        ifname,
-        deleted,
-        admin_up: flags & IFF_UP != 0,
-        carrier: flags & IFF_LOWER_UP != 0,
-    })
+    Some(LinkEvent { ifindex, ifname, deleted, admin_up: flags & IFF_UP != 0, carrier: flags & IFF_LOWER_UP != 0 })
 }
 
 #[cfg(test)]
@@ -229,20 +200,8 @@ mod tests {
         assert_eq!(
             out,
             vec![
-                LinkEvent {
-                    ifindex: 7,
-                    ifname: "veth0".into(),
-                    deleted: false,
-                    admin_up: true,
-                    carrier: false
-                },
-                LinkEvent {
-                    ifindex: 8,
-                    ifname: "veth1".into(),
-                    deleted: true,
-                    admin_up: true,
-                    carrier: true
-                },
+                LinkEvent { ifindex: 7, ifname: "veth0".into(), deleted: false, admin_up: true, carrier: false },
+                LinkEvent { ifindex: 8, ifname: "veth1".into(), deleted: true, admin_up: true, carrier: true },
             ]
         );
     }

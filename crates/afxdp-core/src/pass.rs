@@ -166,7 +166,14 @@ impl PassLane {
         let mut data_in = [0u8; META_LEN + DUMMY_LEN];
         data_in[0..4].copy_from_slice(&lane.to_ne_bytes());
         data_in[8..16].copy_from_slice(&shared.cookie.to_ne_bytes());
-        Ok(PassLane { steering: std::sync::Arc::clone(steering), lane, ifindex: steering.ifindex(), queue, queued: 0, data_in })
+        Ok(PassLane {
+            steering: std::sync::Arc::clone(steering),
+            lane,
+            ifindex: steering.ifindex(),
+            queue,
+            queued: 0,
+            data_in,
+        })
     }
 
     /// Frames waiting for the next injection.
@@ -284,7 +291,8 @@ fn random_cookie() -> Result<u64> {
 }
 
 fn inject_error(errno: i32) -> Error {
-    let err = Error::syscall_needing("bpf(BPF_PROG_RUN)", errno, "CAP_BPF and CAP_NET_ADMIN", "passing frames to the kernel");
+    let err =
+        Error::syscall_needing("bpf(BPF_PROG_RUN)", errno, "CAP_BPF and CAP_NET_ADMIN", "passing frames to the kernel");
     match errno {
         libc::EOPNOTSUPP | 524 /* ENOTSUPP */ | libc::EINVAL => Error::new(
             ErrorCode::Syscall,

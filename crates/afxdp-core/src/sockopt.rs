@@ -37,21 +37,10 @@ pub struct Tuning {
 /// The kernel's fixed copy-mode budget before XDP_MAX_TX_SKB_BUDGET.
 pub const DEFAULT_TX_BUDGET: u32 = 32;
 
-fn set_u32(
-    fd: RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: u32,
-) -> std::result::Result<(), i32> {
+fn set_u32(fd: RawFd, level: libc::c_int, name: libc::c_int, value: u32) -> std::result::Result<(), i32> {
     // SAFETY: setsockopt reads a u32 from a live local of the size we pass.
     let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const u32).cast(),
-            std::mem::size_of::<u32>() as libc::socklen_t,
-        )
+        libc::setsockopt(fd, level, name, (&value as *const u32).cast(), std::mem::size_of::<u32>() as libc::socklen_t)
     };
     if rc == 0 {
         Ok(())
@@ -65,10 +54,7 @@ fn set_u32(
 /// kernel's default. Errors only when busy polling was asked for and the
 /// kernel refuses it for a reason other than not knowing it.
 pub fn apply(fd: RawFd, tx_ring: u32, tx_budget: Option<u32>, busy_poll: bool) -> Result<Tuning> {
-    let mut tuning = Tuning {
-        tx_budget: DEFAULT_TX_BUDGET,
-        busy_poll: false,
-    };
+    let mut tuning = Tuning { tx_budget: DEFAULT_TX_BUDGET, busy_poll: false };
     let want = tx_budget.unwrap_or(tx_ring).min(tx_ring);
     if want > DEFAULT_TX_BUDGET {
         // ENOPROTOOPT (before 6.17) or EACCES (out of range): keep the default.
@@ -88,11 +74,7 @@ pub fn apply(fd: RawFd, tx_ring: u32, tx_budget: Option<u32>, busy_poll: bool) -
                     // A kernel before 5.11: no busy polling for AF_XDP.
                     return Ok(tuning);
                 }
-                return Err(Error::syscall(
-                    "setsockopt",
-                    errno,
-                    format!("enabling busy polling ({label})"),
-                ));
+                return Err(Error::syscall("setsockopt", errno, format!("enabling busy polling ({label})")));
             }
         }
         tuning.busy_poll = true;
@@ -106,14 +88,7 @@ pub fn apply(fd: RawFd, tx_ring: u32, tx_budget: Option<u32>, busy_poll: bool) -
 pub fn busy_poll_rx(fd: RawFd) {
     // SAFETY: a zero-length receive into no buffer; MSG_DONTWAIT never blocks.
     unsafe {
-        libc::recvfrom(
-            fd,
-            std::ptr::null_mut(),
-            0,
-            libc::MSG_DONTWAIT,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        )
+        libc::recvfrom(fd, std::ptr::null_mut(), 0, libc::MSG_DONTWAIT, std::ptr::null_mut(), std::ptr::null_mut())
     };
 }
 
@@ -136,13 +111,7 @@ mod tests {
         // ENOPROTOOPT, as a kernel before 6.17 does for this one.
         let s = udp_socket();
         let t = apply(s.as_raw_fd(), 2048, None, false).unwrap();
-        assert_eq!(
-            t,
-            Tuning {
-                tx_budget: DEFAULT_TX_BUDGET,
-                busy_poll: false
-            }
-        );
+        assert_eq!(t, Tuning { tx_budget: DEFAULT_TX_BUDGET, busy_poll: false });
         let t = apply(s.as_raw_fd(), 2048, Some(0), false).unwrap();
         assert_eq!(t.tx_budget, DEFAULT_TX_BUDGET);
     }
@@ -155,13 +124,7 @@ mod tests {
         let mut len = std::mem::size_of::<u32>() as libc::socklen_t;
         // SAFETY: getsockopt writes at most len bytes into a live u32.
         let rc = unsafe {
-            libc::getsockopt(
-                s.as_raw_fd(),
-                libc::SOL_SOCKET,
-                SO_BUSY_POLL,
-                (&mut v as *mut u32).cast(),
-                &mut len,
-            )
+            libc::getsockopt(s.as_raw_fd(), libc::SOL_SOCKET, SO_BUSY_POLL, (&mut v as *mut u32).cast(), &mut len)
         };
         assert_eq!(rc, 0);
         assert!(t.busy_poll);

@@ -21,10 +21,7 @@ fn ioctl_socket() -> Result<OwnedFd> {
 
 fn ifreq_for(name: &str) -> Result<libc::ifreq> {
     if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains('\0') {
-        return Err(Error::new(
-            ErrorCode::NoSuchInterface,
-            format!("invalid interface name {name:?}"),
-        ));
+        return Err(Error::new(ErrorCode::NoSuchInterface, format!("invalid interface name {name:?}")));
     }
     // SAFETY: ifreq is plain old data; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
@@ -35,10 +32,7 @@ fn ifreq_for(name: &str) -> Result<libc::ifreq> {
 }
 
 fn no_such_interface(name: &str) -> Error {
-    Error::new(
-        ErrorCode::NoSuchInterface,
-        format!("no interface named {name:?} in this network namespace"),
-    )
+    Error::new(ErrorCode::NoSuchInterface, format!("no interface named {name:?} in this network namespace"))
 }
 
 /// An interface ioctl that fills `ifreq` (by name); ENODEV becomes
@@ -187,8 +181,8 @@ pub fn poll_readable(fds: &[RawFd], timeout_ms: i32) -> Result<usize> {
 /// (`/var/run/netns/NAME`, as made by `ip netns add`).
 pub fn enter_netns(name: &str) -> Result<()> {
     let path = if name.starts_with('/') { name.to_string() } else { format!("/var/run/netns/{name}") };
-    let cpath = CString::new(path.clone())
-        .map_err(|_| Error::new(ErrorCode::InvalidOption, "netns name contains NUL"))?;
+    let cpath =
+        CString::new(path.clone()).map_err(|_| Error::new(ErrorCode::InvalidOption, "netns name contains NUL"))?;
     // SAFETY: cpath is a valid NUL-terminated string.
     let fd = unsafe { libc::open(cpath.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {

@@ -265,8 +265,7 @@ impl DropSink {
     /// (packets, bytes) dropped so far, summed over CPUs.
     pub fn counts(&self) -> Result<(u64, u64)> {
         let map = self.ebpf.map(SINK_MAP).ok_or_else(|| Error::new(ErrorCode::BpfLoad, "sink map missing"))?;
-        let counts: PerCpuArray<&MapData, u64> =
-            PerCpuArray::try_from(map).map_err(|e| from_aya(&e, SINK_MAP))?;
+        let counts: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map).map_err(|e| from_aya(&e, SINK_MAP))?;
         let mut out = [0u64; 2];
         for (key, slot) in out.iter_mut().enumerate() {
             let values = counts.get(&(key as u32), 0).map_err(|e| from_aya(&e, "reading the drop sink's counters"))?;

@@ -251,7 +251,10 @@ impl UmemGroup {
             (Some(umem_sg), Some(asked)) if umem_sg != asked => {
                 return Err(Error::new(
                     ErrorCode::InvalidOption,
-                    format!("this UMEM's sockets are {}multi-buffer; a port sharing it cannot differ", if umem_sg { "" } else { "not " }),
+                    format!(
+                        "this UMEM's sockets are {}multi-buffer; a port sharing it cannot differ",
+                        if umem_sg { "" } else { "not " }
+                    ),
                 ));
             }
             (Some(umem_sg), _) => umem_sg,
@@ -317,7 +320,12 @@ impl UmemGroup {
         Ok(())
     }
 
-    fn bind_socket(&mut self, opts: &PortOptions, ifindex: u32, multi_buffer: bool) -> Result<(User, DeviceQueue, bool)> {
+    fn bind_socket(
+        &mut self,
+        opts: &PortOptions,
+        ifindex: u32,
+        multi_buffer: bool,
+    ) -> Result<(User, DeviceQueue, bool)> {
         let mut info = IfInfo::invalid();
         info.from_ifindex(ifindex)
             .map_err(|e| Error::syscall("if_indextoname", xdp_errno(e), format!("interface {}", opts.interface)))?;
@@ -339,7 +347,9 @@ impl UmemGroup {
                 &shared_mode
             }
             _ => match opts.zero_copy {
-                ZeroCopy::Auto => &[(XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, true), (XDP_COPY | XDP_USE_NEED_WAKEUP, false)],
+                ZeroCopy::Auto => {
+                    &[(XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, true), (XDP_COPY | XDP_USE_NEED_WAKEUP, false)]
+                }
                 ZeroCopy::On => &[(XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, true)],
                 ZeroCopy::Off => &[(XDP_COPY | XDP_USE_NEED_WAKEUP, false)],
             },
@@ -355,10 +365,9 @@ impl UmemGroup {
                 self.umem = Some(register_umem(&self.umem_config, &self.area)?);
             }
             let umem = self.umem.as_ref().ok_or_else(|| Error::new(ErrorCode::Closed, "this UMEM is closed"))?;
-            let socket = if first { Socket::with_shared(&info, umem) } else { Socket::new(&info) }
-                .map_err(|e| {
-                    Error::syscall_needing("socket(AF_XDP)", xdp_errno(e), "CAP_NET_RAW", "creating an AF_XDP socket")
-                })?;
+            let socket = if first { Socket::with_shared(&info, umem) } else { Socket::new(&info) }.map_err(|e| {
+                Error::syscall_needing("socket(AF_XDP)", xdp_errno(e), "CAP_NET_RAW", "creating an AF_XDP socket")
+            })?;
             // xdpilone opens sockets without SOCK_CLOEXEC: a child process
             // would otherwise keep the socket bound (and the queue busy)
             // after we close it.
@@ -392,29 +401,40 @@ impl UmemGroup {
                 Err(e) => last_errno = xdp_errno(e),
             }
             if last_errno == libc::EBUSY {
-                return Err(Error::syscall("bind(AF_XDP)", last_errno, format!("binding {} queue {}", opts.interface, opts.queue))
-                    .with_code(ErrorCode::QueueBusy));
+                return Err(Error::syscall(
+                    "bind(AF_XDP)",
+                    last_errno,
+                    format!("binding {} queue {}", opts.interface, opts.queue),
+                )
+                .with_code(ErrorCode::QueueBusy));
             }
         }
         // Zero-copy asked for and refused says so first (a driver without
         // zero-copy refuses it with or without XDP_USE_SG).
         if multi_buffer && opts.zero_copy != ZeroCopy::On && matches!(last_errno, libc::EOPNOTSUPP | libc::EINVAL) {
-            return Err(Error::syscall("bind(AF_XDP, XDP_USE_SG)", last_errno, format!(
+            return Err(Error::syscall(
+                "bind(AF_XDP, XDP_USE_SG)",
+                last_errno,
+                format!(
                 "{} queue {}: the kernel refused AF_XDP multi-buffer (Linux >= 6.6 is needed for frames larger than \
                  one UMEM frame); lower the MTU or raise frameSize",
                 opts.interface, opts.queue
-            ))
+            ),
+            )
             .with_code(ErrorCode::MtuTooLarge));
         }
         match opts.zero_copy {
-            ZeroCopy::On if matches!(last_errno, libc::EOPNOTSUPP | libc::EINVAL) => {
-                Err(Error::syscall("bind(AF_XDP, XDP_ZEROCOPY)", last_errno, format!(
-                    "{} does not support AF_XDP zero-copy (use zeroCopy: 'auto' or false)",
-                    opts.interface
-                ))
-                .with_code(ErrorCode::ZeroCopyUnsupported))
-            }
-            _ => Err(Error::syscall("bind(AF_XDP)", last_errno, format!("binding {} queue {}", opts.interface, opts.queue))),
+            ZeroCopy::On if matches!(last_errno, libc::EOPNOTSUPP | libc::EINVAL) => Err(Error::syscall(
+                "bind(AF_XDP, XDP_ZEROCOPY)",
+                last_errno,
+                format!("{} does not support AF_XDP zero-copy (use zeroCopy: 'auto' or false)", opts.interface),
+            )
+            .with_code(ErrorCode::ZeroCopyUnsupported)),
+            _ => Err(Error::syscall(
+                "bind(AF_XDP)",
+                last_errno,
+                format!("binding {} queue {}", opts.interface, opts.queue),
+            )),
         }
     }
 

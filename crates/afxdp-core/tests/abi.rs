@@ -10,10 +10,8 @@ fn btf_struct_size(object: &str, name: &str) -> usize {
     let path = common::bpf_object(object);
     let out = common::stdout(&common::run(&["bpftool", "btf", "dump", "file", &path]));
     let needle = format!("STRUCT '{name}' size=");
-    let line = out
-        .lines()
-        .find(|l| l.contains(&needle))
-        .unwrap_or_else(|| panic!("struct {name} not in the BTF of {object}"));
+    let line =
+        out.lines().find(|l| l.contains(&needle)).unwrap_or_else(|| panic!("struct {name} not in the BTF of {object}"));
     let size = line.split(&needle).nth(1).unwrap().split_whitespace().next().unwrap();
     size.parse().unwrap()
 }

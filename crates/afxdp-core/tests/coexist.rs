@@ -43,9 +43,7 @@ fn have_xdp_filter(test: &str) -> bool {
         return true;
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{test} needs xdp-filter (Debian package xdp-tools) and CI=true forbids skipping it"
-        );
+        panic!("{test} needs xdp-filter (Debian package xdp-tools) and CI=true forbids skipping it");
     }
     eprintln!("SKIPPED {test}: xdp-filter (xdp-tools) is not installed");
     false
@@ -64,33 +62,16 @@ fn freplace_probe_agrees_with_libxdp_and_acquire_names_xdp_filter() {
     let ifindex = lab.ifindex(&lab.a, IF_A);
     let bpffs = Bpffs::mount();
     lab.exec(&lab.a, &["env", &bpffs.env(), "xdp-filter", "load", IF_A]);
-    let link = stdout(&run(&[
-        "ip", "-n", &lab.a, "-d", "-j", "link", "show", "dev", IF_A,
-    ]));
+    let link = stdout(&run(&["ip", "-n", &lab.a, "-d", "-j", "link", "show", "dev", IF_A]));
     let dispatcher = link.contains("\"xdp_dispatcher\"");
-    eprintln!(
-        "libxdp attached xdp-filter {}",
-        if dispatcher {
-            "through a dispatcher"
-        } else {
-            "alone"
-        }
-    );
-    assert_eq!(
-        dispatcher,
-        answer == Freplace::Supported,
-        "probe said {answer:?}; {link}"
-    );
+    eprintln!("libxdp attached xdp-filter {}", if dispatcher { "through a dispatcher" } else { "alone" });
+    assert_eq!(dispatcher, answer == Freplace::Supported, "probe said {answer:?}; {link}");
 
     lab.enter();
-    let err =
-        Steering::acquire(ifindex, IF_A, AttachMode::Auto).expect_err("the interface is taken");
+    let err = Steering::acquire(ifindex, IF_A, AttachMode::Auto).expect_err("the interface is taken");
     assert_eq!(err.code, ErrorCode::XdpProgramBusy, "{err}");
-    let removal = if dispatcher {
-        format!("xdp-loader unload --all {IF_A}")
-    } else {
-        format!("xdp-filter unload {IF_A}")
-    };
+    let removal =
+        if dispatcher { format!("xdp-loader unload --all {IF_A}") } else { format!("xdp-filter unload {IF_A}") };
     assert!(err.message.contains(&removal), "{err}");
     lab.exec(&lab.a, &["env", &bpffs.env(), "xdp-filter", "unload", IF_A]);
 }

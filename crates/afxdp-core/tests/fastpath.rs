@@ -65,8 +65,13 @@ fn steer_block_offload_on_veth() {
     // afterwards, IPv6 chatter of the fresh veth (MLD, router solicitations)
     // arriving in between was steered to the socket and counted as a sixth frame.
     let mut opts = PortOptions::new(IF_A);
-    opts.rules = Some(RuleSet::from_json(r#"{"default":"pass","rules":[{"name":"udp dst port 9","action":"steer",
-        "match":{"kind":"and","of":[{"kind":"proto","value":17},{"kind":"port","dir":"dst","from":9,"to":9}]}}]}"#).unwrap());
+    opts.rules = Some(
+        RuleSet::from_json(
+            r#"{"default":"pass","rules":[{"name":"udp dst port 9","action":"steer",
+        "match":{"kind":"and","of":[{"kind":"proto","value":17},{"kind":"port","dir":"dst","from":9,"to":9}]}}]}"#,
+        )
+        .unwrap(),
+    );
     let port = group.add_port(&opts).expect("port on veth0");
     let steering = Steering::acquire(ifindex, IF_A, AttachMode::Auto).expect("the port's steering program");
 
@@ -77,7 +82,9 @@ fn steer_block_offload_on_veth() {
         let b = lab.b.clone();
         move || {
             in_netns(&b, || {
-                let mut s = TcpStream::connect_timeout(&format!("{ADDR_A}:7000").parse().unwrap(), Duration::from_secs(3)).expect("connect");
+                let mut s =
+                    TcpStream::connect_timeout(&format!("{ADDR_A}:7000").parse().unwrap(), Duration::from_secs(3))
+                        .expect("connect");
                 s.write_all(b"hello kernel").unwrap();
             })
         }
@@ -105,7 +112,10 @@ fn steer_block_offload_on_veth() {
 
     // Offload: the flow stops reaching the handler, and comes back after its TTL.
     let flow = steering.offload_frame(&first, Action::Drop, Some(Duration::from_millis(700))).unwrap();
-    assert_eq!(flow, FlowKey { proto: 17, src: "192.0.2.2".parse().unwrap(), dst: ADDR_A.parse().unwrap(), sport: 40000, dport: 9 });
+    assert_eq!(
+        flow,
+        FlowKey { proto: 17, src: "192.0.2.2".parse().unwrap(), dst: ADDR_A.parse().unwrap(), sport: 40000, dport: 9 }
+    );
     send_udp(&lab, 3);
     assert_eq!(udp_to_port_9(&drain(&mut group, port, Duration::from_millis(300))), 0);
     assert_eq!(steering.offloads().unwrap()[0].packets, 3);
@@ -120,12 +130,18 @@ fn rule_updates_under_traffic_lose_nothing() {
     let mut group = UmemGroup::new(&UmemOptions::default()).expect("umem");
     let port = group.add_port(&PortOptions::new(IF_A)).expect("port on veth0");
     let steering = Steering::acquire(ifindex, IF_A, AttachMode::Auto).expect("steering");
-    let a = RuleSet::from_json(r#"{"default":"pass","rules":[{"action":"steer","match":{"kind":"and","of":[
-        {"kind":"proto","value":17},{"kind":"port","dir":"dst","from":9,"to":9}]}}]}"#).unwrap();
-    let b = RuleSet::from_json(r#"{"default":"pass","rules":[
+    let a = RuleSet::from_json(
+        r#"{"default":"pass","rules":[{"action":"steer","match":{"kind":"and","of":[
+        {"kind":"proto","value":17},{"kind":"port","dir":"dst","from":9,"to":9}]}}]}"#,
+    )
+    .unwrap();
+    let b = RuleSet::from_json(
+        r#"{"default":"pass","rules":[
         {"action":"pass","match":{"kind":"and","of":[{"kind":"proto","value":6},{"kind":"port","from":22,"to":22}]}},
         {"action":"drop","match":{"kind":"net","dir":"src","prefixes":["198.51.100.0/24"]}},
-        {"action":"steer","match":{"kind":"port","dir":"dst","from":1,"to":100}}]}"#).unwrap();
+        {"action":"steer","match":{"kind":"port","dir":"dst","from":1,"to":100}}]}"#,
+    )
+    .unwrap();
     steering.set_rules(&a).unwrap();
     let before = steering.counters().unwrap();
 

@@ -490,7 +490,12 @@ fn rule_updates_are_atomic_for_packets_in_flight() {
     );
     assert!(swaps > 10, "the swaps must overlap the packets");
     assert!(exact > 0 && during > 0, "runs both between and during swaps");
-    assert!(wrong.is_empty(), "{} runs saw a mixture of rule sets, e.g. {:?}", wrong.len(), &wrong[..wrong.len().min(5)]);
+    assert!(
+        wrong.is_empty(),
+        "{} runs saw a mixture of rule sets, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
 }
 
 #[test]
@@ -515,9 +520,8 @@ fn thousand_prefixes_and_limits() {
     s.set_rules(&RuleSet::from_json(UDP_DST_53).unwrap()).unwrap();
     assert_eq!(verdict(&s, &udp4("10.3.231.9", B, 1, 53)), V::Steer);
 
-    let too_many: Vec<_> = (0..129)
-        .map(|_| serde_json::json!({ "action": "drop", "match": { "kind": "true" } }))
-        .collect();
+    let too_many: Vec<_> =
+        (0..129).map(|_| serde_json::json!({ "action": "drop", "match": { "kind": "true" } })).collect();
     let err = s.set_rules(&RuleSet::from_json(&serde_json::json!({ "rules": too_many }).to_string()).unwrap());
     assert_eq!(err.unwrap_err().code, ErrorCode::InvalidOption);
     assert_eq!(s.rules(), RuleSet::from_json(UDP_DST_53).unwrap(), "a refused rule set changes nothing");

@@ -36,7 +36,11 @@ fn every_port_of_a_shared_umem_gets_fill_frames() {
     for frames in [64, 128, 1024, 2048, 4096] {
         for interfaces in [&[IF_A, "veth2"][..], &[IF_A, "veth2", "veth3"][..]] {
             let (fills, free) = fill_after_adding(interfaces, frames);
-            assert!(fills.iter().all(|&f| f > 0), "{frames} frames, {} ports: fill rings {fills:?} (free {free})", interfaces.len());
+            assert!(
+                fills.iter().all(|&f| f > 0),
+                "{frames} frames, {} ports: fill rings {fills:?} (free {free})",
+                interfaces.len()
+            );
             assert!(fills.iter().sum::<u32>() + free == frames, "{frames} frames: {fills:?} + free {free}");
         }
     }

@@ -31,7 +31,9 @@ fn assert_detached(lab: &Lab, why: &str) {
 
 #[test]
 fn auto_mode_attaches_native_on_veth_and_detaches_on_drop() {
-    let Some((lab, ifindex)) = Lab::start("auto_mode_attaches_native_on_veth_and_detaches_on_drop", "attach") else { return };
+    let Some((lab, ifindex)) = Lab::start("auto_mode_attaches_native_on_veth_and_detaches_on_drop", "attach") else {
+        return;
+    };
 
     let steering = Steering::acquire(ifindex, IF_A, AttachMode::Auto).expect("acquire");
     assert_eq!(steering.mode(), AttachedMode::Native, "veth supports native XDP");

@@ -20,15 +20,7 @@ pub struct FreplaceProbe {
 #[napi]
 pub fn probe_freplace(env: Env) -> napi::Result<FreplaceProbe> {
     Ok(match freplace().or_throw(&env)? {
-        Freplace::Supported => FreplaceProbe {
-            supported: true,
-            errno: 0,
-            message: String::new(),
-        },
-        Freplace::Refused { errno, message } => FreplaceProbe {
-            supported: false,
-            errno,
-            message,
-        },
+        Freplace::Supported => FreplaceProbe { supported: true, errno: 0, message: String::new() },
+        Freplace::Refused { errno, message } => FreplaceProbe { supported: false, errno, message },
     })
 }

@@ -52,10 +52,7 @@ impl Task for ProbeJoin {
     type JsValue = ProbeResult;
 
     fn compute(&mut self) -> napi::Result<ProbeResult> {
-        let handle = self
-            .handle
-            .take()
-            .ok_or_else(|| napi::Error::from_reason("already joined"))?;
+        let handle = self.handle.take().ok_or_else(|| napi::Error::from_reason("already joined"))?;
         let r = handle
             .join()
             .map_err(|_| napi::Error::from_reason("probe thread panicked"))?
@@ -118,24 +115,18 @@ pub fn start_probe(env: &Env, init: ProbeInit) -> napi::Result<ProbeRun> {
             run_probe(ifindex, &opts, &thread_stop)
         })
         .map_err(|e| {
-            to_js(env, afxdp_core::Error::new(
-                afxdp_core::ErrorCode::Syscall,
-                format!("spawning the probe thread: {e}"),
-            ))
+            to_js(
+                env,
+                afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, format!("spawning the probe thread: {e}")),
+            )
         })?;
     match ready_rx.recv() {
-        Ok(Ok(())) => Ok(ProbeRun {
-            stop,
-            handle: Some(handle),
-        }),
+        Ok(Ok(())) => Ok(ProbeRun { stop, handle: Some(handle) }),
         Ok(Err(e)) => {
             let _ = handle.join();
             Err(to_js(env, e))
         }
-        Err(_) => Err(to_js(env, afxdp_core::Error::new(
-            afxdp_core::ErrorCode::Syscall,
-            "probe thread died",
-        ))),
+        Err(_) => Err(to_js(env, afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, "probe thread died"))),
     }
 }
 
@@ -149,9 +140,7 @@ impl ProbeRun {
     /// Resolves with the round-trip figures once all requests are done.
     #[napi(ts_return_type = "Promise<ProbeResult>")]
     pub fn done(&mut self) -> AsyncTask<ProbeJoin> {
-        AsyncTask::new(ProbeJoin {
-            handle: self.handle.take(),
-        })
+        AsyncTask::new(ProbeJoin { handle: self.handle.take() })
     }
 }
 
@@ -167,9 +156,7 @@ impl KernelReflector {
     #[napi(constructor)]
     pub fn new(env: Env, interface: String) -> napi::Result<Self> {
         let ifindex = afxdp_core::sys::ifindex(&interface).or_throw(&env)?;
-        Ok(KernelReflector {
-            xdp: Some(BenchXdp::reflector(ifindex).or_throw(&env)?),
-        })
+        Ok(KernelReflector { xdp: Some(BenchXdp::reflector(ifindex).or_throw(&env)?) })
     }
 
     #[napi]

@@ -170,7 +170,10 @@ impl NativeUmem {
             return Err(invalid_option(env, "the UMEM buffer was already created; reuse it".into()));
         }
         if self.group.is_closed() {
-            return Err(errors::to_js(env, afxdp_core::Error::new(afxdp_core::ErrorCode::Closed, "this UMEM is closed")));
+            return Err(errors::to_js(
+                env,
+                afxdp_core::Error::new(afxdp_core::ErrorCode::Closed, "this UMEM is closed"),
+            ));
         }
         let area: Arc<MmapArea> = Arc::clone(self.group.area());
         let ptr = area.as_ptr();
@@ -222,14 +225,24 @@ impl NativeUmem {
 
     /// Batch step 1: (offset, length) pairs into `table`; returns the count.
     #[napi]
-    pub fn rx(&mut self, env: &Env, port: u32, #[napi(ts_arg_type = "Uint32Array")] table: U32Table<'_>) -> napi::Result<u32> {
+    pub fn rx(
+        &mut self,
+        env: &Env,
+        port: u32,
+        #[napi(ts_arg_type = "Uint32Array")] table: U32Table<'_>,
+    ) -> napi::Result<u32> {
         self.group.rx(port as usize, table).or_throw(env)
     }
 
     /// The segments of the batch's multi-buffer frames: per frame, its
     /// segment count then (offset, length) pairs. Returns the words written.
     #[napi]
-    pub fn rx_chains(&mut self, env: &Env, port: u32, #[napi(ts_arg_type = "Uint32Array")] out: U32Table<'_>) -> napi::Result<u32> {
+    pub fn rx_chains(
+        &mut self,
+        env: &Env,
+        port: u32,
+        #[napi(ts_arg_type = "Uint32Array")] out: U32Table<'_>,
+    ) -> napi::Result<u32> {
         self.group.rx_chains(port as usize, out).or_throw(env)
     }
 
@@ -329,7 +342,14 @@ impl NativeUmem {
     /// Benchmark ceiling: a Rust-only consumer of this port's rings doing
     /// `work` ("drop" or "swap-mac-tx") for `ms` milliseconds (blocks).
     #[napi]
-    pub fn bench_native(&mut self, env: &Env, port: u32, work: String, batch: u32, ms: u32) -> napi::Result<NativeBenchRun> {
+    pub fn bench_native(
+        &mut self,
+        env: &Env,
+        port: u32,
+        work: String,
+        batch: u32,
+        ms: u32,
+    ) -> napi::Result<NativeBenchRun> {
         let work = afxdp_core::bench::NativeWork::parse(&work).or_throw(env)?;
         let run = afxdp_core::bench::run_native(
             &mut self.group,

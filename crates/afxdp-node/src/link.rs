@@ -40,21 +40,14 @@ pub struct NativeLinkWatch {
 impl NativeLinkWatch {
     #[napi(constructor)]
     pub fn new(env: &Env) -> napi::Result<Self> {
-        Ok(NativeLinkWatch {
-            inner: Some(LinkWatch::open().or_throw(env)?),
-        })
+        Ok(NativeLinkWatch { inner: Some(LinkWatch::open().or_throw(env)?) })
     }
 
     /// Events since the last call; empty once closed.
     #[napi]
     pub fn drain(&mut self, env: &Env) -> napi::Result<Vec<NativeLinkEvent>> {
         match self.inner.as_mut() {
-            Some(w) => Ok(w
-                .drain()
-                .or_throw(env)?
-                .into_iter()
-                .map(NativeLinkEvent::from)
-                .collect()),
+            Some(w) => Ok(w.drain().or_throw(env)?.into_iter().map(NativeLinkEvent::from).collect()),
             None => Ok(Vec::new()),
         }
     }

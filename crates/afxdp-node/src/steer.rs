@@ -148,7 +148,14 @@ impl NativeUmem {
     /// Give the flow of `frame` a kernel verdict ("drop" or "pass") for
     /// `ttl_ms`. Returns false when the frame has no flow (not IP, malformed).
     #[napi]
-    pub fn offload_frame(&mut self, env: &Env, port: u32, frame: &[u8], action: String, ttl_ms: Option<f64>) -> napi::Result<bool> {
+    pub fn offload_frame(
+        &mut self,
+        env: &Env,
+        port: u32,
+        frame: &[u8],
+        action: String,
+        ttl_ms: Option<f64>,
+    ) -> napi::Result<bool> {
         let action = kernel_action(env, &action)?;
         let steering = self.group.steering(port as usize).or_throw(env)?;
         if afxdp_core::bpf::FlowKey::from_frame(frame).is_none() {
@@ -205,12 +212,14 @@ pub fn steer_test_run(env: &Env, rules_json: String, frames: &[u8], lengths: &[u
         let before = program.counters().or_throw(env)?.no_socket;
         let action = program.test_run(frame).or_throw(env)?;
         let after = program.counters().or_throw(env)?.no_socket;
-        out.push(match action {
-            1 => "drop",
-            _ if after > before => "steer",
-            _ => "pass",
-        }
-        .to_string());
+        out.push(
+            match action {
+                1 => "drop",
+                _ if after > before => "steer",
+                _ => "pass",
+            }
+            .to_string(),
+        );
     }
     Ok(out)
 }

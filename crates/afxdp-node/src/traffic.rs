@@ -96,7 +96,12 @@ pub fn start_traffic(env: &Env, init: TrafficInit, seconds: f64) -> napi::Result
             };
             generator.run(&frame, &opts, &thread_stop)
         })
-        .map_err(|e| to_js(env, afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, format!("spawning the generator thread: {e}"))))?;
+        .map_err(|e| {
+            to_js(
+                env,
+                afxdp_core::Error::new(afxdp_core::ErrorCode::Syscall, format!("spawning the generator thread: {e}")),
+            )
+        })?;
     // Report setup errors (no such interface, no permission) synchronously.
     match ready_rx.recv() {
         Ok(Ok(())) => Ok(TrafficRun { stop, handle: Some(handle) }),

@@ -2,8 +2,8 @@
 //! kernel drop list and the flow offload table, and their counters.
 
 use std::collections::BTreeSet;
-use std::os::fd::AsFd;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
@@ -156,7 +156,11 @@ pub(crate) struct Control {
     switched: bool,
 }
 
-fn take<T>(ebpf: &mut Ebpf, name: &str, convert: impl FnOnce(aya::maps::Map) -> Result<T, aya::maps::MapError>) -> Result<T> {
+fn take<T>(
+    ebpf: &mut Ebpf,
+    name: &str,
+    convert: impl FnOnce(aya::maps::Map) -> Result<T, aya::maps::MapError>,
+) -> Result<T> {
     let map = ebpf
         .take_map(name)
         .ok_or_else(|| Error::new(ErrorCode::BpfLoad, format!("the steering object has no map {name}")))?;
@@ -400,7 +404,11 @@ impl Control {
     pub(crate) fn block(&mut self, prefix: Prefix, ttl: Option<Duration>) -> Result<()> {
         let expires_ns = expires_at(ttl)?;
         // Re-blocking renews the TTL and keeps the counters.
-        let mut value = if self.blocked.contains(&prefix) { self.drop_get(&prefix)?.unwrap_or_default() } else { DropValue::default() };
+        let mut value = if self.blocked.contains(&prefix) {
+            self.drop_get(&prefix)?.unwrap_or_default()
+        } else {
+            DropValue::default()
+        };
         value.expires_ns = expires_ns;
         self.drop_set(&prefix, &value)?;
         self.blocked.insert(prefix);

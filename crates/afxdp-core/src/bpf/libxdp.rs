@@ -90,12 +90,8 @@ mod tests {
         assert_eq!(kind("xdpfilt_alw_all"), Kind::XdpFilter);
         assert_eq!(kind("xdpfilt_dny_udp"), Kind::XdpFilter);
         assert_eq!(kind("afxdp_steer"), Kind::Other);
-        assert!(removal_hint("xdp_dispatcher", "eth0")
-            .unwrap()
-            .contains("xdp-loader unload --all eth0"));
-        assert!(removal_hint("xdpfilt_alw_all", "eth0")
-            .unwrap()
-            .contains("xdp-filter unload eth0"));
+        assert!(removal_hint("xdp_dispatcher", "eth0").unwrap().contains("xdp-loader unload --all eth0"));
+        assert!(removal_hint("xdpfilt_alw_all", "eth0").unwrap().contains("xdp-filter unload eth0"));
         assert_eq!(removal_hint("foreign", "eth0"), None);
     }
 }

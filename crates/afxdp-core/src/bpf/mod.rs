@@ -295,10 +295,11 @@ impl Steering {
             .expect("the steering object has its XDP program");
         let fd = program.fd().map_err(|e| from_aya(&e, "the steering program's fd"))?;
         let mut out = vec![0u8; frame.len() + 256];
-        let run = sys::TestRun { data_in: frame, data_out: Some(&mut out), ctx_in: None, repeat, flags: 0, batch_size: 0 };
-        sys::prog_test_run(fd.as_fd(), run)
-            .map(|r| (r.retval, r.duration_ns))
-            .map_err(|errno| Error::syscall_needing("bpf(BPF_PROG_RUN)", errno, BPF_CAPS, "running the steering program"))
+        let run =
+            sys::TestRun { data_in: frame, data_out: Some(&mut out), ctx_in: None, repeat, flags: 0, batch_size: 0 };
+        sys::prog_test_run(fd.as_fd(), run).map(|r| (r.retval, r.duration_ns)).map_err(|errno| {
+            Error::syscall_needing("bpf(BPF_PROG_RUN)", errno, BPF_CAPS, "running the steering program")
+        })
     }
 }
 
@@ -368,8 +369,13 @@ fn check_mode(existing: Arc<Steering>, wanted: AttachMode) -> Result<Arc<Steerin
 fn attach(key: Key, ifname: &str, mode: AttachMode, frags: bool) -> Result<Steering> {
     let ifindex = key.ifindex;
     let query = || {
-        netlink::link_xdp(ifindex)
-            .map_err(|e| if e.code == ErrorCode::NoSuchInterface { no_such_interface(ifindex, ifname) } else { e })
+        netlink::link_xdp(ifindex).map_err(|e| {
+            if e.code == ErrorCode::NoSuchInterface {
+                no_such_interface(ifindex, ifname)
+            } else {
+                e
+            }
+        })
     };
     let mut present = query()?;
     // A program this process just released may linger for a moment: a
@@ -442,10 +448,8 @@ impl Loaded {
     fn load(frags: bool) -> Result<Loaded> {
         let name = if frags { PROGRAM_NAME_FRAGS } else { PROGRAM_NAME };
         let mut ebpf = load_xdp(STEER_OBJECT, name, "steer.bpf.c")?;
-        let program_id = xdp_mut(&mut ebpf, name)
-            .info()
-            .map_err(|e| from_aya(&e, "reading the steering program's id"))?
-            .id();
+        let program_id =
+            xdp_mut(&mut ebpf, name).info().map_err(|e| from_aya(&e, "reading the steering program's id"))?.id();
         let xsks = ebpf.take_map(XSKS_MAP).ok_or_else(|| missing_map(XSKS_MAP))?;
         let xsks = XskMap::try_from(xsks).map_err(|e| from_aya(&e, XSKS_MAP))?;
         let counters = ebpf.take_map(COUNTERS_MAP).ok_or_else(|| missing_map(COUNTERS_MAP))?;
@@ -493,16 +497,12 @@ fn attach_link(program: &mut Xdp, ifindex: u32, ifname: &str, mode: AttachedMode
                 format!("{context}: the MTU of {ifname} (or of its veth peer) is too large for native XDP"),
             )
             .with_errno("bpf_link_create", libc::ERANGE),
-            _ if mode == AttachedMode::Native => {
-                from_aya(&e, &format!("{context}: the driver refused native XDP"))
-                    .with_code(ErrorCode::NativeModeUnsupported)
-            }
+            _ if mode == AttachedMode::Native => from_aya(&e, &format!("{context}: the driver refused native XDP"))
+                .with_code(ErrorCode::NativeModeUnsupported),
             _ => from_aya(&e, &context),
         }
     })?;
-    let link = program
-        .take_link(link_id)
-        .map_err(|e| from_aya(&e, "taking the steering program's link"))?;
+    let link = program.take_link(link_id).map_err(|e| from_aya(&e, "taking the steering program's link"))?;
     match FdLink::try_from(link) {
         Ok(link) => Ok(link),
         Err(_) => {
@@ -574,7 +574,11 @@ fn busy_error(ifname: &str, present: &netlink::LinkXdp) -> Error {
         } else {
             format!("remove it with `ip link set dev {ifname} {ip_kw} off`")
         };
-        let whose = if name == PROGRAM_NAME || name == PROGRAM_NAME_FRAGS { " (afxdp's steering program, from another process)" } else { "" };
+        let whose = if name == PROGRAM_NAME || name == PROGRAM_NAME_FRAGS {
+            " (afxdp's steering program, from another process)"
+        } else {
+            ""
+        };
         parts.push(format!("program {id} {name:?}{whose} in {mode_text} mode; {removal}"));
     }
     Error::new(

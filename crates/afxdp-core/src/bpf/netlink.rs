@@ -56,9 +56,7 @@ struct Socket(OwnedFd);
 impl Socket {
     fn open() -> Result<Socket> {
         // SAFETY: plain socket(2); the fd is owned below.
-        let fd = unsafe {
-            libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE)
-        };
+        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
         if fd < 0 {
             return Err(Error::last_os("socket(AF_NETLINK)", "opening an rtnetlink socket"));
         }
@@ -127,7 +125,7 @@ impl Request {
         buf[4..6].copy_from_slice(&kind.to_ne_bytes());
         buf[6..8].copy_from_slice(&flags.to_ne_bytes());
         buf[8..12].copy_from_slice(&1u32.to_ne_bytes()); // sequence number
-        // ifinfomsg: family AF_UNSPEC (0), then ifi_index at offset 4.
+                                                         // ifinfomsg: family AF_UNSPEC (0), then ifi_index at offset 4.
         buf[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8].copy_from_slice(&(ifindex as i32).to_ne_bytes());
         Request { buf, nests: Vec::new() }
     }
@@ -278,9 +276,10 @@ pub fn link_xdp(ifindex: u32) -> Result<LinkXdp> {
     let mut req = Request::new(RTM_GETLINK, NLM_F_REQUEST, ifindex);
     req.attr(IFLA_EXT_MASK, &RTEXT_FILTER_SKIP_STATS.to_ne_bytes());
     let links = transact(req.finish(), &format!("querying interface {ifindex}"))?;
-    links.into_iter().next().ok_or_else(|| {
-        Error::new(ErrorCode::Syscall, format!("rtnetlink gave no answer for interface {ifindex}"))
-    })
+    links
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::new(ErrorCode::Syscall, format!("rtnetlink gave no answer for interface {ifindex}")))
 }
 
 /// Every interface of the calling thread's netns with its XDP programs.

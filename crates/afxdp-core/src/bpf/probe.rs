@@ -11,8 +11,7 @@ use super::{find_errno, from_aya, Loaded, PROGRAM_NAME};
 use crate::error::Result;
 
 /// The object built from `bpf/freplace_probe.bpf.c`.
-static PROBE_OBJECT: &[u8] =
-    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/freplace_probe.bpf.o"));
+static PROBE_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/freplace_probe.bpf.o"));
 const PROBE_NAME: &str = "afxdp_freplace_probe";
 
 /// The kernel's answer to loading a freplace program.
@@ -39,15 +38,8 @@ pub fn freplace() -> Result<Freplace> {
         .map_err(|e| from_aya(&e, "duplicating the steering program's fd"))?;
     let refused = |e: &(dyn std::error::Error + 'static)| {
         let errno = find_errno(e).unwrap_or(0);
-        let why = if errno != 0 {
-            std::io::Error::from_raw_os_error(errno).to_string()
-        } else {
-            e.to_string()
-        };
-        Freplace::Refused {
-            errno,
-            message: format!("bpf(BPF_PROG_LOAD) of a freplace program: {why}"),
-        }
+        let why = if errno != 0 { std::io::Error::from_raw_os_error(errno).to_string() } else { e.to_string() };
+        Freplace::Refused { errno, message: format!("bpf(BPF_PROG_LOAD) of a freplace program: {why}") }
     };
     let mut probe = match EbpfLoader::new().extension(PROBE_NAME).load(PROBE_OBJECT) {
         Ok(probe) => probe,

@@ -147,8 +147,7 @@ impl RuleSet {
 
     /// Parses the JSON form (see the module documentation).
     pub fn from_json(json: &str) -> Result<RuleSet> {
-        serde_json::from_str(json)
-            .map_err(|e| Error::new(ErrorCode::InvalidOption, format!("bad rule set: {e}")))
+        serde_json::from_str(json).map_err(|e| Error::new(ErrorCode::InvalidOption, format!("bad rule set: {e}")))
     }
 
     pub fn to_json(&self) -> String {
@@ -463,7 +462,9 @@ pub(crate) fn compile(rules: &RuleSet) -> Result<Compiled> {
         for v4 in [true, false] {
             let n = prefixes.iter().filter(|p| p.is_ipv4() == v4).count();
             if n > MAX_PREFIXES {
-                return Err(invalid(format!("the rules hold {n} distinct prefixes of one family and direction; at most {MAX_PREFIXES} fit")));
+                return Err(invalid(format!(
+                    "the rules hold {n} distinct prefixes of one family and direction; at most {MAX_PREFIXES} fit"
+                )));
             }
         }
         Ok(prefixes
@@ -507,7 +508,9 @@ mod tests {
     fn terms_and_field_tables() {
         let rs = RuleSet {
             rules: vec![rule(
-                Match::And { of: vec![Match::Proto { value: 17 }, Match::Port { dir: Direction::Any, from: 53, to: 53 }] },
+                Match::And {
+                    of: vec![Match::Proto { value: 17 }, Match::Port { dir: Direction::Any, from: 53, to: 53 }],
+                },
                 Action::Drop,
             )],
             default: Action::Steer,
@@ -532,7 +535,10 @@ mod tests {
     fn negation_reaches_absent_fields() {
         // not port 22: true for frames without ports, and for other ports.
         let rs = RuleSet {
-            rules: vec![rule(Match::Not { of: Box::new(Match::Port { dir: Direction::Any, from: 22, to: 22 }) }, Action::Steer)],
+            rules: vec![rule(
+                Match::Not { of: Box::new(Match::Port { dir: Direction::Any, from: 22, to: 22 }) },
+                Action::Steer,
+            )],
             default: Action::Pass,
         };
         let c = compile(&rs).unwrap();
@@ -568,7 +574,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_rules() {
-        let one = |filter| RuleSet { rules: vec![Rule { name: Some("r".into()), filter, action: Action::Pass }], default: Action::Pass };
+        let one = |filter| RuleSet {
+            rules: vec![Rule { name: Some("r".into()), filter, action: Action::Pass }],
+            default: Action::Pass,
+        };
         for bad in [
             Match::Ip { version: 5 },
             Match::Vlan { id: Some(4096) },
@@ -581,7 +590,9 @@ mod tests {
             assert!(err.message.starts_with("rule 0 (r):"), "{}", err.message);
         }
         // (a or b) and (c or d) ... seven times: 128 alternatives.
-        let pair = |p: u16| Match::Or { of: vec![Match::Proto { value: p as u8 }, Match::Port { dir: Direction::Dst, from: p, to: p }] };
+        let pair = |p: u16| Match::Or {
+            of: vec![Match::Proto { value: p as u8 }, Match::Port { dir: Direction::Dst, from: p, to: p }],
+        };
         let blowup = Match::And { of: (1..=7).map(pair).collect() };
         assert!(compile(&one(blowup)).err().expect("too many terms").message.contains("alternatives"));
     }

@@ -72,7 +72,10 @@ pub struct TestRun<'a> {
 }
 
 /// Runs the program `prog_fd` over `run.data_in` in the kernel.
-pub fn prog_test_run(prog_fd: std::os::fd::BorrowedFd<'_>, run: TestRun<'_>) -> std::result::Result<TestRunResult, i32> {
+pub fn prog_test_run(
+    prog_fd: std::os::fd::BorrowedFd<'_>,
+    run: TestRun<'_>,
+) -> std::result::Result<TestRunResult, i32> {
     use std::os::fd::AsRawFd;
     let (data_out, data_size_out) = match run.data_out {
         Some(out) => (out.as_mut_ptr() as u64, out.len() as u32),
@@ -223,7 +226,8 @@ fn bpf_call<T>(cmd: libc::c_long, attr: &mut T) -> std::result::Result<libc::c_l
 
 fn map_create(map_type: u32, inner_map_fd: u32, name: &[u8]) -> std::result::Result<std::os::fd::OwnedFd, i32> {
     use std::os::fd::FromRawFd;
-    let mut attr = MapCreateAttr { map_type, key_size: 4, value_size: 4, max_entries: 1, inner_map_fd, ..Default::default() };
+    let mut attr =
+        MapCreateAttr { map_type, key_size: 4, value_size: 4, max_entries: 1, inner_map_fd, ..Default::default() };
     attr.map_name[..name.len()].copy_from_slice(name);
     let fd = bpf_call(BPF_MAP_CREATE, &mut attr)?;
     // SAFETY: BPF_MAP_CREATE returned a new fd that nothing else owns.
@@ -267,8 +271,8 @@ impl ProgramBarrier {
             value: &value as *const u32 as u64,
             ..Default::default()
         };
-        bpf_call(BPF_MAP_UPDATE_ELEM, &mut attr)
-            .map(|_| ())
-            .map_err(|errno| Error::syscall_needing("bpf(BPF_MAP_UPDATE_ELEM)", errno, "CAP_BPF", "waiting for running BPF programs"))
+        bpf_call(BPF_MAP_UPDATE_ELEM, &mut attr).map(|_| ()).map_err(|errno| {
+            Error::syscall_needing("bpf(BPF_MAP_UPDATE_ELEM)", errno, "CAP_BPF", "waiting for running BPF programs")
+        })
     }
 }

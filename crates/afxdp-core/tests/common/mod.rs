@@ -27,10 +27,7 @@ pub fn have_root(test: &str) -> bool {
 
 /// Runs a command, panicking with its output if it fails.
 pub fn run(args: &[&str]) -> Output {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
     if !out.status.success() {
         panic!(
             "{args:?} failed ({}):\n{}{}",
