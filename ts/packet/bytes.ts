@@ -16,6 +16,16 @@ export function readU32BE(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
+/**
+ * Signed 32-bit value: the same bits as `readU32BE`, but always a small
+ * integer to V8. An unsigned value at or above 2^31 is a heap number, boxed
+ * (allocated) whenever it crosses a call V8 did not inline; use this where
+ * only the bits matter (checksum deltas, comparisons with `| 0` values).
+ */
+export function readI32BE(b: Uint8Array, o: number): number {
+  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+}
+
 export function writeU16BE(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 8;
   b[o + 1] = v;

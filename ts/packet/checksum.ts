@@ -196,7 +196,7 @@ export function checksumDelta16(oldWord: number, newWord: number): number {
   return (~oldWord & 0xffff) + (newWord & 0xffff);
 }
 
-/** Delta for a 32-bit value (e.g. an IPv4 address) changing. */
+/** Delta for a 32-bit value (e.g. an IPv4 address) changing; signed or unsigned, only the bits count. */
 export function checksumDelta32(oldValue: number, newValue: number): number {
   return (~(oldValue >>> 16) & 0xffff) + (~oldValue & 0xffff) + ((newValue >>> 16) & 0xffff) + (newValue & 0xffff);
 }

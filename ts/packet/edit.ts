@@ -8,7 +8,7 @@
  * do nothing (and return false or -1) when the header they need is absent.
  * None of them allocates.
  */
-import { readU16BE, readU32BE, swapBytes, writeU16BE, writeU32BE } from './bytes.js';
+import { readI32BE, readU16BE, swapBytes, writeU16BE, writeU32BE } from './bytes.js';
 import {
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
@@ -81,7 +81,10 @@ function setIPv4Addr(p: PacketParser, field: number, addr: number): boolean {
   if (p.ipVersion !== 4) return false;
   const b = p.bytes;
   const o = p.l3Offset + field;
-  const delta = checksumDelta32(readU32BE(b, o), addr >>> 0);
+  // Both as int32 (checksumDelta32 reads 16-bit halves): an address at or
+  // above 2^31 as a uint32 would be boxed into the call when V8 does not
+  // inline it, two allocations per rewrite.
+  const delta = checksumDelta32(readI32BE(b, o), addr | 0);
   writeU32BE(b, o, addr);
   if (field === 12) p.slowSrcIPv4 = addr >>> 0;
   else p.slowDstIPv4 = addr >>> 0;

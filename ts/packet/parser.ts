@@ -44,7 +44,7 @@
  * parsed: give each UMEM (each port) its own parser, and parse other arrays
  * (pcap records) with another one.
  */
-import { readU16BE, readU32BE } from './bytes.js';
+import { readI32BE, readU16BE, readU32BE } from './bytes.js';
 import {
   ipv4HeaderChecksumValid,
   ipv4UpdateChecksum,
@@ -260,8 +260,10 @@ export class PacketParser {
     if (l3 + hl > end) return (this.slowStatus = TRUNCATED);
     this.slowL3Offset = l3;
     this.slowIpVersion = 4;
-    this.slowSrcIPv4 = readU32BE(b, l3 + 12);
-    this.slowDstIPv4 = readU32BE(b, l3 + 16);
+    // Read signed, made unsigned here: a uint32 at or above 2^31 returned
+    // from a readU32BE that V8 did not inline would be boxed (allocated).
+    this.slowSrcIPv4 = readI32BE(b, l3 + 12) >>> 0;
+    this.slowDstIPv4 = readI32BE(b, l3 + 16) >>> 0;
     this.slowHeadersEnd = l3 + hl;
     const proto = b[l3 + 9];
     this.l4Proto = proto;
