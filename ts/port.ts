@@ -192,7 +192,7 @@ export class Port implements PacketOwner {
   #loop: Promise<void> | null = null;
   #handlerErrors = 0;
   /** Live capture (port.capture): the ring the loop copies into, or null (then it costs one test per packet). */
-  #capture: { capture: Capture; ring: RingProducer; seq: number } | null = null;
+  #capture: { ring: RingProducer; seq: number } | null = null;
   readonly #waiter: PortWaiter;
   /** The interface's steering rules (shared by its ports). */
   readonly rules: PortRules;
@@ -371,7 +371,7 @@ export class Port implements PacketOwner {
     this.#ensureOpen();
     if (this.#capture) throw new AfxdpError('ERR_ALREADY_RUNNING', 'this port is already capturing');
     const capture = new Capture(options, [{ interface: this.interface, queue: this.queue }]);
-    const slot = { capture, ring: capture.producer(0), seq: 0 };
+    const slot = { ring: capture.producer(0), seq: 0 };
     this.#capture = slot;
     const stop = capture.stop.bind(capture);
     capture.stop = () => {
@@ -381,9 +381,10 @@ export class Port implements PacketOwner {
     return capture;
   }
 
-  /** @internal The daemon's shared capture: this port writes into `ring`. */
-  _attachCapture(capture: Capture, ring: RingProducer): void {
-    this.#capture = { capture, ring, seq: 0 };
+  /** @internal The daemon's capture (--capture): this port writes into `ring`, whose writer runs in the main thread. */
+  _attachCapture(ring: RingProducer): void {
+    if (this.#capture) throw new AfxdpError('ERR_ALREADY_RUNNING', 'this port is already capturing');
+    this.#capture = { ring, seq: 0 };
   }
 
   /** Reap TX completions and kick pending TX (useful after `send` when no loop runs). */

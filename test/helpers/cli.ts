@@ -52,6 +52,8 @@ export class Daemon {
   readonly child: ChildProcess;
   stdout = '';
   stderr = '';
+  /** stdout as bytes (binary output: `--capture -`). */
+  readonly stdoutChunks: Buffer[] = [];
   readonly done: Promise<CliResult>;
   #waiters: Array<() => void> = [];
 
@@ -62,7 +64,8 @@ export class Daemon {
     const wake = () => {
       for (const w of this.#waiters.splice(0)) w();
     };
-    this.child.stdout!.on('data', (d) => {
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.stdoutChunks.push(d);
       this.stdout += d;
       wake();
     });

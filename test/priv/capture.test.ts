@@ -1,8 +1,8 @@
 /**
  * Live capture (port.capture) on a real veth lab: tshark reads what the
  * writer thread wrote; frames and bytes match what the peer sent and got
- * back; verdicts are in the comments; filter, rotation. (A writer that cannot
- * write, a pipe nobody reads, is not tested yet: that test hung; see the report.)
+ * back; verdicts are in the comments; filter, rotation. A writer that cannot
+ * write (a pipe nobody reads) is tested through the daemon: cli-capture.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

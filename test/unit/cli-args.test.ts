@@ -80,6 +80,32 @@ test('run arguments: defaults, validation, --config with flags winning', () => {
   }
 });
 
+test('run --capture arguments: the capture options, usage errors (exit 2) before anything starts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'afxdp-args-'));
+  try {
+    const file = join(dir, 'out.pcapng');
+    const s = parseRunArgs(['h.ts', '-i', 'eth0', '--capture', file, '--capture-filter', 'udp port 53', '--capture-snaplen', '128',
+      '--capture-count', '1000', '--capture-rotate-bytes', '1000000', '--capture-rotate-files', '4', '--capture-buffer', '65536']);
+    assert.ok(s !== 'help');
+    assert.deepEqual(s.capture, { path: file, filter: 'udp port 53', snapLength: 128, maxFrames: 1000, rotateBytes: 1000000, rotateFiles: 4, bufferBytes: 65536 });
+    const none = parseRunArgs(['h.ts', '-i', 'eth0']);
+    assert.ok(none !== 'help' && none.capture === undefined, 'no capture unless asked');
+    const bad: Array<[string[], RegExp]> = [
+      [['--capture-filter', 'udp'], /--capture-filter needs --capture/],
+      [['--capture', file, '--capture-filter', 'udp prot 53'], /^--capture-filter: .*\n.*\^/s],
+      [['--capture', file, '--capture-snaplen', '0'], /--capture-snaplen must be an integer/],
+      [['--capture', file, '--capture-buffer', '5000'], /--capture-buffer must be a power of two/],
+      [['--capture', file, '--capture-rotate-files', '3'], /rotateFiles needs rotateBytes/],
+      [['--capture', join(dir, 'missing', 'x.pcapng')], /cannot write .*missing: ENOENT/],
+    ];
+    for (const [argv, re] of bad) {
+      assert.throws(() => parseRunArgs(['h.ts', '-i', 'eth0', ...argv]), (e: CliError) => e.exitCode === 2 && re.test(e.message), argv.join(' '));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('library error codes map to distinct exit codes with a hint', () => {
   const cases: Array<[string, number]> = [
     ['ERR_NO_SUCH_INTERFACE', 4], ['ERR_QUEUE_OUT_OF_RANGE', 4], ['ERR_XDP_PROGRAM_BUSY', 5], ['ERR_QUEUE_BUSY', 5],

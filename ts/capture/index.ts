@@ -42,7 +42,8 @@ export interface CaptureStats {
   limitReached: boolean;
 }
 
-function check(o: CaptureOptions): void {
+/** Throws ERR_INVALID_OPTION (a SteerSyntaxError for the filter) for options a capture cannot take. */
+export function checkCaptureOptions(o: CaptureOptions): void {
   if (!o || typeof o.path !== 'string' || o.path === '') throw new AfxdpError('ERR_INVALID_OPTION', 'capture needs { path: "<file>" or "-" }');
   for (const k of ['snapLength', 'maxFrames', 'maxBytes', 'rotateBytes', 'rotateFiles', 'bufferBytes'] as const) {
     const v = o[k];
@@ -57,15 +58,22 @@ export class Capture {
   readonly #worker: Worker;
   readonly #stats: Float64Array;
   readonly #producers: RingProducer[];
+  readonly #rings: RingSpec[];
+  /** Bytes of each frame kept. */
+  readonly snapLength: number;
   readonly #closed: Promise<string[]>;
+  /** Settles when the writer has closed its file(s): the files written, or the writer's error (a failed write ends the capture, never the data path). */
+  readonly done: Promise<string[]>;
   #stopped = false;
 
   /** @internal */
   constructor(options: CaptureOptions, ports: Array<{ interface: string; queue: number }>) {
-    check(options);
+    checkCaptureOptions(options);
     const snap = options.snapLength ?? 262144;
     const bufferBytes = options.bufferBytes ?? 4 << 20;
     const rings: RingSpec[] = ports.map((p) => ({ buffer: createRingBuffer(bufferBytes), interface: p.interface, queue: p.queue }));
+    this.#rings = rings;
+    this.snapLength = snap;
     this.#producers = rings.map((r) => new RingProducer(r.buffer, snap));
     const stats = new SharedArrayBuffer(4 * 8);
     this.#stats = new Float64Array(stats);
@@ -84,11 +92,21 @@ export class Capture {
       this.#worker.on('exit', () => resolve([]));
     });
     this.#closed.catch(() => undefined);
+    this.done = this.#closed;
   }
 
   /** @internal The ring producer of port `i` (in the order given). */
   producer(i: number): RingProducer {
     return this.#producers[i]!;
+  }
+
+  /**
+   * @internal The shared ring of port `i`, for a port in another thread (the
+   * daemon's workers): it makes its own RingProducer over it. The drop count
+   * lives in the ring, so `stats()` here sees that thread's drops.
+   */
+  ringBuffer(i: number): SharedArrayBuffer {
+    return this.#rings[i]!.buffer;
   }
 
   stats(): CaptureStats {

@@ -9,7 +9,8 @@
  * handler sent (Tx, forward, pass) as edited (outbound); comments carry the
  * record number, queue and verdict ("afxdp: #12 rx queue=0 verdict=pass").
  */
-import { createWriteStream, rmSync } from 'node:fs';
+import { createWriteStream, fstatSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { PcapngWriter } from '../packet/pcapng.js';
 import { compileCaptureFilter, type FramePredicate } from './filter.js';
@@ -62,6 +63,20 @@ export function rotatedName(path: string, index: number): string {
   return dot > slash + 1 ? `${path.slice(0, dot)}-${index}${path.slice(dot)}` : `${path}-${index}`;
 }
 
+/**
+ * Standard output as a sink. A pipe or socket becomes a non-blocking libuv
+ * stream in this thread: a reader that stops reading fills the pipe, writes
+ * wait for 'drain', the rings fill and capture records are dropped, and the
+ * thread can still be stopped. (A blocking write, as fs streams do, would
+ * hold a libuv pool thread forever and hang the exit.) Files and terminals
+ * never block for long and take the plain fs stream.
+ */
+function stdoutSink(): Writable {
+  const st = fstatSync(1);
+  if (st.isFIFO() || st.isSocket()) return new Socket({ fd: 1, readable: false, writable: true });
+  return createWriteStream('', { fd: 1, autoClose: false });
+}
+
 export class CaptureWriter {
   readonly #opts: WriterOptions;
   readonly #filter: FramePredicate | null;
@@ -79,7 +94,7 @@ export class CaptureWriter {
 
   #open(): PcapngWriter {
     const name = this.#opts.path === '-' ? '-' : rotatedName(this.#opts.path, this.#fileIndex % (this.#opts.rotateFiles ?? Infinity));
-    const sink: Writable | string = name === '-' ? createWriteStream('', { fd: 1, autoClose: false }) : name;
+    const sink: Writable | string = name === '-' ? stdoutSink() : name;
     if (name !== '-' && !this.stats.files.includes(name)) this.stats.files.push(name);
     const w = new PcapngWriter(sink, {
       application: 'afxdp capture',

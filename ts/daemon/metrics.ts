@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
+import type { CaptureStats } from '../capture/index.js';
 import type { PortStats } from '../port.js';
 import { BATCH_NS_BOUNDS, type BatchTiming, type WorkerStats } from './protocol.js';
 import { steeringByInterface } from './status-view.js';
@@ -53,6 +54,8 @@ export interface MetricsSource {
   collect(): Promise<WorkerStats[]>;
   /** The daemon's state, its workers and links (read after `collect`). */
   health?(): DaemonHealth;
+  /** --capture: the writer's counters (the capture metrics exist only with it). */
+  capture?(): CaptureStats;
 }
 
 export interface DaemonHealth {
@@ -89,6 +92,7 @@ export function createMetrics(source: MetricsSource): DaemonMetrics {
     }
   };
   if (source.health) healthMetrics(registry, source.health.bind(source));
+  if (source.capture) captureMetrics(registry, source.capture.bind(source));
   const ports = () => latest.flatMap((w) => w.ports);
   const labels = (s: PortStats) => ({ interface: s.interface, queue: String(s.queue) });
   portCounters(registry, PORT_COUNTERS, ports);
@@ -172,6 +176,19 @@ export function createMetrics(source: MetricsSource): DaemonMetrics {
   portCounters(registry, BATCH_COUNTERS, batches);
   registry.registerMetric(batchHistogram(batches) as unknown as client.Metric);
   return { registry, refresh };
+}
+
+/** --capture: what the writer wrote, filtered out, and what the rings dropped. */
+function captureMetrics(registry: client.Registry, stats: () => CaptureStats): void {
+  const series: Array<[string, string, (s: CaptureStats) => number]> = [
+    ['afxdp_capture_written_total', 'Frames written to the capture (received and sent records).', (s) => s.written],
+    ['afxdp_capture_written_bytes_total', 'Frame bytes written to the capture.', (s) => s.bytes],
+    ['afxdp_capture_filtered_total', 'Frames left out by --capture-filter.', (s) => s.filtered],
+    ['afxdp_capture_dropped_total', 'Capture records dropped because the writer fell behind (the data path never waits for it).', (s) => s.dropped],
+  ];
+  for (const [name, help, get] of series) {
+    new client.Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(get(stats())); } });
+  }
 }
 
 /** The daemon's lifecycle state, each worker's health and each interface's link. */

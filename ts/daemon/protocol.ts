@@ -18,6 +18,12 @@ export interface WorkerConfig {
   reloadTimeoutMs: number;
   /** Successful reloads so far (a restarted worker carries the count on). */
   generation: number;
+  /**
+   * --capture: one shared ring per interface (in `interfaces` order) that
+   * this worker's ports copy frames into; the main thread's capture writer
+   * drains them (ts/capture/).
+   */
+  capture?: { rings: SharedArrayBuffer[]; snapLength: number };
   /** Steering rules for every interface (from --steer), parsed and checked in the main thread. */
   steer?: RuleSet;
   open: {

@@ -14,6 +14,8 @@ export interface TickerOptions {
   quiet: boolean;
   /** Seconds between log lines when not on a terminal (0: only at exit). */
   interval: number;
+  /** Where status lines go: stdout, or stderr when stdout carries a capture. */
+  out: NodeJS.WritableStream;
 }
 
 export class StatusTicker {
@@ -46,8 +48,8 @@ export class StatusTicker {
       else if (!o.quiet && o.interval > 0 && now - this.#lastLog >= o.interval * 1000 - 50) {
         this.#lastLog = now;
         const when = new Date();
-        for (const row of k) process.stdout.write(`${steeringLogLine(row, when)}\n`);
-        for (const row of r) process.stdout.write(`${logLine(row, when)}\n`);
+        for (const row of k) o.out.write(`${steeringLogLine(row, when)}\n`);
+        for (const row of r) o.out.write(`${logLine(row, when)}\n`);
       }
     } finally {
       this.#busy = false;
@@ -60,8 +62,8 @@ export class StatusTicker {
 }
 
 /** The totals at exit, always as log lines (also on a terminal: they stay in the scrollback). */
-export function printTotals(last: WorkerStats[]): void {
+export function printTotals(last: WorkerStats[], out: NodeJS.WritableStream = process.stdout): void {
   const when = new Date();
-  for (const row of steeringRows(last, null, 0)) process.stdout.write(`${steeringLogLine(row, when)} final\n`);
-  for (const row of rows(last, null, 0)) process.stdout.write(`${logLine(row, when)} final\n`);
+  for (const row of steeringRows(last, null, 0)) out.write(`${steeringLogLine(row, when)} final\n`);
+  for (const row of rows(last, null, 0)) out.write(`${logLine(row, when)} final\n`);
 }

@@ -9,6 +9,7 @@
  * ends the daemon (exit 1). A reload is bounded in time; the generation
  * counts reloads that took effect.
  */
+import type { Capture } from '../capture/index.js';
 import { CliError, ExitCode } from '../cli/exit-codes.js';
 import { within, seconds } from './deadline.js';
 import { Lifecycle, type DaemonStateName } from './lifecycle.js';
@@ -22,6 +23,12 @@ export interface SupervisorOptions {
   queues: number[];
   open: WorkerConfig['open'];
   steer?: WorkerConfig['steer'];
+  /**
+   * --capture: its rings in queue-major order (queue i's ports are rings
+   * i * interfaces.length + j, interface j). A restarted worker writes into
+   * the rings of the one it replaces.
+   */
+  capture?: Capture;
   /** A worker whose heartbeat has not moved for this long is stalled. */
   stallMs: number;
   /** Bound on a reload's import, setup() and teardown(). */
@@ -87,6 +94,11 @@ export class Supervisor {
     const { handlerPath, interfaces, open, steer, reloadTimeoutMs } = this.options;
     const config: Omit<WorkerConfig, 'queue' | 'heartbeat'> = { handlerPath, interfaces, open, reloadTimeoutMs, generation: this.#generation };
     if (steer) config.steer = steer;
+    const { capture } = this.options;
+    if (capture) {
+      const first = this.options.queues.indexOf(queue) * interfaces.length;
+      config.capture = { rings: interfaces.map((_, j) => capture.ringBuffer(first + j)), snapLength: capture.snapLength };
+    }
     const slot = new WorkerSlot(queue, config, {
       log: this.#log,
       failed: (s, _code, message) => this.#onFault(s, `error: ${message}`, `worker for queue ${s.queue} failed`),

@@ -4,6 +4,7 @@
  * from the main thread (ts/daemon/worker-slot.ts, for ts/daemon/supervisor.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { RingProducer } from '../capture/ring.js';
 import { open, type Port } from '../port.js';
 import type { Packet } from '../packet-view.js';
 import { CliError, describeError, oneLine, ExitCode } from '../cli/exit-codes.js';
@@ -179,6 +180,8 @@ async function start(): Promise<void> {
         ...(config.steer !== undefined && { steer: config.steer }),
         ...(ports[0] && { shareUmemWith: ports[0] }),
       });
+      const ring = config.capture?.rings[ports.length];
+      if (ring) p._attachCapture(new RingProducer(ring, config.capture!.snapLength));
       ports.push(p);
     }
   } catch (err) {

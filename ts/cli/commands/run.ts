@@ -22,6 +22,8 @@ import { watchHandlerFile } from '../../daemon/file-watch.js';
 import { LinkMonitor } from '../../daemon/link-monitor.js';
 import { waitForInterfaces } from '../../daemon/wait-interface.js';
 import { StatusTicker, printTotals } from '../../daemon/status-ticker.js';
+import { Capture, type CaptureOptions } from '../../capture/index.js';
+import { CAPTURE_HELP, CAPTURE_OPTIONS, parseCaptureArgs } from '../capture-args.js';
 import { reachabilityWarnings, steerRuleSet, SteerSyntaxError, type RuleSet } from '../../steer/index.js';
 
 export const RUN_HELP = `Usage: afxdp run <handler.ts|.js> --interface <name> [options]
@@ -48,7 +50,7 @@ Options:
                             reach the handler (e.g. 'udp dst port 53'); the
                             rest stays with the kernel stack. Default: all.
                             Applies to every --interface.
-      --metrics [host:]port Serve Prometheus metrics at http://host:port/metrics
+${CAPTURE_HELP}      --metrics [host:]port Serve Prometheus metrics at http://host:port/metrics
                             (host defaults to 127.0.0.1)
       --metrics-public      Allow a --metrics host that is not loopback (the
                             metrics have no authentication)
@@ -88,6 +90,7 @@ const RUN_OPTIONS: Options = {
   'busy-poll': { type: 'boolean' },
   'spin-micros': { type: 'string' },
   steer: { type: 'string' },
+  ...CAPTURE_OPTIONS,
   metrics: { type: 'string' },
   'metrics-public': { type: 'boolean' },
   'stall-timeout': { type: 'string' },
@@ -114,6 +117,8 @@ export interface RunSettings {
   /** --steer as given (for the log). */
   steerText?: string;
   metrics?: { host: string; port: number };
+  /** --capture and its options. */
+  capture?: CaptureOptions;
   watch: boolean;
   quiet: boolean;
   statusInterval: number;
@@ -223,6 +228,8 @@ export function parseRunArgs(argv: string[]): RunSettings | 'help' {
       throw usageError(`--metrics ${metrics} serves the metrics beyond this host (no authentication): add --metrics-public if that is meant, or use 127.0.0.1:${settings.metrics.port}`);
     }
   }
+  const capture = parseCaptureArgs(p, process.stdout.isTTY === true);
+  if (capture) settings.capture = capture;
   const steer = str(p, 'steer');
   if (steer !== undefined) {
     settings.steer = parseSteerOption(steer);
@@ -297,20 +304,26 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   resolveTargets(settings);
 
-  const tty = process.stdout.isTTY === true && !settings.quiet;
-  const block = tty ? new LiveBlock(process.stdout) : null;
+  // With --capture - stdout carries the pcapng: the status goes to stderr.
+  const statusOut = settings.capture?.path === '-' ? process.stderr : process.stdout;
+  const tty = statusOut.isTTY === true && !settings.quiet;
+  const block = tty ? new LiveBlock(statusOut) : null;
   const log = (line: string) => {
     const text = `afxdp: ${line}`;
     if (block) block.log(text);
     else process.stderr.write(`${text}\n`);
   };
 
+  // The capture's writer thread and rings exist before the workers, which
+  // copy into the rings from their first frame.
+  const capture = settings.capture ? startCapture(settings.capture, settings, log) : null;
   const supervisor = new Supervisor({
     handlerPath: path,
     interfaces: settings.interfaces,
     queues: settings.queues,
     open: settings.open,
     ...(settings.steer && { steer: settings.steer }),
+    ...(capture && { capture }),
     stallMs: settings.stallTimeout * 1000,
     reloadTimeoutMs: settings.reloadTimeout * 1000,
     maxRestarts: settings.maxRestarts,
@@ -359,6 +372,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       const metrics = createMetrics({
         collect: () => supervisor.collect(),
         health: () => ({ state: supervisor.state, fresh: supervisor.fresh, workers: supervisor.health(), links: links?.links() ?? [] }),
+        ...(capture && { capture: () => capture.stats() }),
       });
       try {
         server = await serveMetrics(metrics, settings.metrics.host, settings.metrics.port);
@@ -397,11 +411,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (settings.steerText !== undefined) log(`steering to the handler: ${settings.steerText}; everything else to the kernel`);
     if (settings.steer) for (const w of reachabilityWarnings(settings.steer, settings.steerText)) log(`warning: --steer: ${w.message}`);
     if (server) log(`metrics at http://${serverAddress(server)}/metrics`);
-    ticker = new StatusTicker({ collect: () => supervisor.collect(), state, block, quiet: settings.quiet, interval: settings.statusInterval }, first);
+    if (settings.capture) log(`capturing to ${settings.capture.path === '-' ? 'stdout' : settings.capture.path}${settings.capture.filter ? ` (filter: ${settings.capture.filter})` : ''}`);
+    ticker = new StatusTicker({ collect: () => supervisor.collect(), state, block, quiet: settings.quiet, interval: settings.statusInterval, out: statusOut }, first);
     await exitRequested;
     return await shutdown(exitCode ?? ExitCode.Ok);
   } finally {
     releaseSignals();
+    // Every way out stops the writer thread (after shutdown: already stopped).
+    await capture?.stop().catch(() => undefined);
   }
 
   /** Stop within about a second, whatever the handler does: totals printed, nothing left attached. */
@@ -418,6 +435,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (control) await closeControl(control.server, control.path);
     const terminated = await supervisor.stop();
     for (const q of terminated) log(`the worker for queue ${q} did not stop within 0.5 s (a stuck handler?): terminated`);
+    // After the workers: nothing writes into the rings any more.
+    if (capture) await stopCapture(capture, log);
     if (code === ExitCode.Ok && terminated.length > 0) code = ExitCode.Failure;
     state.remove();
     if (server) {
@@ -426,11 +445,32 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     block?.release();
     // Each worker's counters as its loops ended; a terminated one's last known.
-    if (!settings.quiet && started) printTotals(supervisor.lastStats());
+    if (!settings.quiet && started) printTotals(supervisor.lastStats(), statusOut);
     supervisor.lifecycle.to('stopped');
     if (started) log(code === 0 ? 'stopped' : `stopped (exit ${code})`);
     return code;
   }
+}
+
+/** One ring per queue and interface, queue-major (as the supervisor hands them out). */
+function startCapture(options: CaptureOptions, settings: RunSettings, log: (line: string) => void): Capture {
+  const ports = settings.queues.flatMap((queue) => settings.interfaces.map((ifname) => ({ interface: ifname, queue })));
+  const capture = new Capture(options, ports);
+  // A writer that fails while running (disk full, reader gone) is said at once; the data path goes on.
+  capture.done.catch((err: unknown) => log(`warn: capture stopped: ${(err as Error).message}`));
+  return capture;
+}
+
+async function stopCapture(capture: Capture, log: (line: string) => void): Promise<void> {
+  let files: string[] = [];
+  try {
+    files = await capture.stop();
+  } catch {
+    // Said when it happened (startCapture).
+  }
+  const s = capture.stats();
+  const where = files.length ? ` to ${files.join(', ')}` : '';
+  log(`capture: ${s.written} frames (${s.bytes} bytes) written${where}; ${s.filtered} filtered out, ${s.dropped} dropped (the writer fell behind)${s.limitReached ? '; the limit was reached' : ''}`);
 }
 
 function serverAddress(server: Server): string {
