@@ -133,6 +133,34 @@ test('port.send splits a 9014-byte frame into chained descriptors', async (t) =>
   });
 });
 
+test('port.send of 2,000 jumbo frames in a row keeps going past the TX ring\'s wrap (3 descriptors each, ring of 2048)', async (t) => {
+  if (!requirePrivileges(t)) return;
+  // A chain that crossed the end of xdpilone's cached TX grant was refused
+  // and the stale grant (2 slots) never refreshed: after 682 frames every
+  // send failed for good, whatever the kernel had completed.
+  await withLab({ mtu: MTU }, async (lab) => {
+    await using port = await open({ interface: lab.dut.ifname });
+    const [frame] = frames([MTU + 14], { dutMac: lab.peer.mac, peerMac: lab.dut.mac });
+    const COUNT = 2000;
+    let sent = 0;
+    let refusedInARow = 0;
+    while (sent < COUNT && refusedInARow < 2000) {
+      if (port.send(frame!)) {
+        sent++;
+        refusedInARow = 0;
+      } else {
+        refusedInARow++;
+        port.flush();
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    assert.equal(sent, COUNT, `stalled after ${sent} frames: ${JSON.stringify(port.stats().frames)}`);
+    port.flush();
+    assert.equal(port.stats().sent, COUNT);
+    assertAccounting(port);
+  });
+});
+
 test('a port on an MTU-1500 interface stays single-buffer (the fast path is unchanged)', async (t) => {
   if (!requirePrivileges(t)) return;
   await withLab({}, async (lab) => {

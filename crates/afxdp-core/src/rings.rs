@@ -44,6 +44,8 @@ pub struct XskRings {
     pub(crate) device: DeviceQueue,
     pub(crate) user: User,
     pub(crate) zero_copy: bool,
+    /// Slots of the TX ring.
+    pub(crate) tx_size: u32,
     /// Busy polling is on (`sockopt`): an empty RX ring makes `receive`
     /// run one busy-poll round of the device first.
     pub(crate) busy_poll: bool,
@@ -96,29 +98,38 @@ impl Rings for XskRings {
     }
 
     fn transmit(&mut self, max: u32, mut next: impl FnMut(u32) -> Option<(u64, u32, u32)>) -> u32 {
-        let mut queued = 0;
+        // What the kernel has really left free (its consumer, read now).
         // xdpilone serves a reservation from its cached view of the kernel's
-        // consumer and refreshes it only when that view shows no room at
-        // all, so it may grant fewer slots than are free. Once the first
-        // grant is used up, a second reservation refreshes it.
+        // consumer and refreshes that view only when it shows no room at
+        // all, so a grant may be smaller than this. `next` is told the real
+        // room, so a multi-buffer chain that crosses the end of the first
+        // grant is not refused: once the first grant is used up, the second
+        // reservation refreshes the view and holds the rest (the kernel only
+        // frees slots meanwhile). Refusing it instead left a stale grant
+        // smaller than a chain in place for good: every later chain was
+        // refused and a multi-buffer port stopped sending. The chain's first
+        // part is committed before its end is written; the kernel copies
+        // only inside sendto() (kick_tx, after this) and zero-copy drivers
+        // take multi-buffer frames whole.
+        let total = max.min(self.tx_size.saturating_sub(self.tx.pending()));
+        let mut queued = 0;
         for _ in 0..2 {
-            let mut writer = self.tx.transmit(max - queued);
-            let mut room = writer.capacity().min(max - queued);
-            while room > 0 {
-                let Some((addr, len, options)) = next(room) else {
+            if queued == total {
+                break;
+            }
+            let mut writer = self.tx.transmit(total - queued);
+            let mut grant = writer.capacity().min(total - queued);
+            while grant > 0 {
+                let Some((addr, len, options)) = next(total - queued) else {
                     writer.commit();
                     return queued;
                 };
                 // insert_once takes exactly one descriptor (no iterator trap).
                 writer.insert_once(XdpDesc { addr, len, options });
                 queued += 1;
-                room -= 1;
+                grant -= 1;
             }
             writer.commit();
-            drop(writer);
-            if queued == max {
-                break;
-            }
         }
         queued
     }

@@ -278,7 +278,7 @@ impl UmemGroup {
         let tuning = crate::sockopt::apply(user.as_raw_fd(), opts.ring_size, opts.tx_budget, opts.busy_poll)?;
         let rx = user.map_rx().map_err(|e| Error::syscall("mmap(XDP_RX_RING)", xdp_errno(e), "mapping the RX ring"))?;
         let tx = user.map_tx().map_err(|e| Error::syscall("mmap(XDP_TX_RING)", xdp_errno(e), "mapping the TX ring"))?;
-        let rings = XskRings { rx, tx, device, user, zero_copy, busy_poll: tuning.busy_poll };
+        let rings = XskRings { rx, tx, device, user, zero_copy, tx_size: opts.ring_size, busy_poll: tuning.busy_poll };
         let meta = PortMeta {
             interface: opts.interface.clone(),
             ifindex,
