@@ -4,14 +4,18 @@
  * <json> names variants of open() options, e.g.
  * '{"budget 32":{"txBudget":0},"budget ring":{}}'. Each round opens a port
  * per variant in turn (same lab, same generator) and measures a native and
- * a TypeScript window on it; medians per variant are printed.
+ * a TypeScript window on it; medians per variant are printed. A variant's
+ * "capture" (port.capture options, e.g. {"path":"/dev/null"}) starts a live
+ * capture on its port before the windows: '{"off":{},"on":{"capture":{"path":"/dev/null"}}}'.
  */
 import { cpus } from 'node:os';
 import { Lab, enterNetns, open, type OpenOptions } from '../ts/index.js';
 import { benchFrame, measureHandler, measureNative, pinThread, startTraffic, type WindowResult } from '../ts/bench.js';
 import { CASES } from './throughput.js';
+import type { CaptureOptions } from '../ts/capture/index.js';
 
-const variants = JSON.parse(process.argv[2] ?? '{"budget 32":{"txBudget":0},"budget ring":{}}') as Record<string, Omit<OpenOptions, 'interface'>>;
+type Variant = Omit<OpenOptions, 'interface'> & { capture?: CaptureOptions };
+const variants = JSON.parse(process.argv[2] ?? '{"budget 32":{"txBudget":0},"budget ring":{}}') as Record<string, Variant>;
 const work = process.argv[3] === 'drop' ? 'drop' : 'swap-mac-tx';
 const rounds = Number(process.argv[4] ?? 5);
 const ms = Number(process.argv[5] ?? 1500);
@@ -31,10 +35,17 @@ try {
   try {
     for (let r = 0; r < rounds; r++) {
       for (const name of r % 2 ? [...names].reverse() : names) {
-        const port = await open({ interface: lab.dut.ifname, batchSize: 64, ...variants[name] });
+        const { capture: captureOptions, ...options } = variants[name]!;
+        const port = await open({ interface: lab.dut.ifname, batchSize: 64, ...options });
+        const capture = captureOptions ? port.capture(captureOptions) : null;
         await measureHandler(port, c.handler, 200);
         const n = measureNative(port, c.work, ms);
         const t = await measureHandler(port, c.handler, ms);
+        if (capture) {
+          await capture.stop();
+          const s = capture.stats();
+          console.log(`${name}: capture wrote ${s.written} records, dropped ${s.dropped}`);
+        }
         await port.close();
         (res[name] ??= { ts: [], native: [] }).ts.push(t);
         res[name].native.push(n);
