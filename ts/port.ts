@@ -301,8 +301,9 @@ export class Port implements PacketOwner {
             }
             chainAt = packet._moveToChain(table[2 * i]!, len - CHAINED, chains, chainAt);
           }
-          // A jumbo frame's capture holds its first segment (the contiguous part).
-          if (cap !== null) cap.ring.push(packet.buffer, packet.offset, packet._contiguous, KIND_RX, 0, this.queue, cap.seq, capSec, capNs);
+          // A jumbo frame's capture holds its first segment (the contiguous
+          // part) and says how long the whole frame was.
+          if (cap !== null) cap.ring.push(packet.buffer, packet.offset, packet._contiguous, packet.length, KIND_RX, 0, this.queue, cap.seq, capSec, capNs);
           let verdict: unknown;
           try {
             verdict = handler(packet);
@@ -319,7 +320,10 @@ export class Port implements PacketOwner {
           }
           verdicts[i] = verdict as number;
           table[2 * i + 1] = packet.length;
-          if (cap !== null) cap.ring.push(packet.buffer, packet.offset, verdict === Verdict.Drop ? 0 : packet.length, KIND_OUT, verdict as number, this.queue, cap.seq++, capSec, capNs);
+          if (cap !== null) {
+            const sent = verdict !== Verdict.Drop;
+            cap.ring.push(packet.buffer, packet.offset, sent ? packet._contiguous : 0, sent ? packet.length : 0, KIND_OUT, verdict as number, this.queue, cap.seq++, capSec, capNs);
+          }
           if (debug) packet._release();
         }
         const handlerNs = onBatch ? (performance.now() - started) * 1e6 : 0;
@@ -356,7 +360,7 @@ export class Port implements PacketOwner {
     if (ok && cap !== null) {
       const t = performance.timeOrigin + performance.now();
       const sec = Math.floor(t / 1000);
-      cap.ring.push(bytes, 0, bytes.length, KIND_OUT, VERDICT_SEND, this.queue, cap.seq++, sec, Math.floor((t - sec * 1000) * 1e6));
+      cap.ring.push(bytes, 0, bytes.length, bytes.length, KIND_OUT, VERDICT_SEND, this.queue, cap.seq++, sec, Math.floor((t - sec * 1000) * 1e6));
     }
     return ok;
   }

@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { open, Verdict, type Packet, type Port } from '../../ts/index.js';
+import { readPcapng } from '../../ts/packet/index.js';
 import { hex, udpFrame } from '../helpers/frames.js';
 import { peer, peerCapture, requirePrivileges, withLab } from '../helpers/priv.js';
 
@@ -159,6 +163,44 @@ test('port.send of 2,000 jumbo frames in a row keeps going past the TX ring\'s w
     assert.equal(port.stats().sent, COUNT);
     assertAccounting(port);
   });
+});
+
+test('port.capture of jumbo frames: the first segment of each, with the whole frame\'s length as the original length', async (t) => {
+  if (!requirePrivileges(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'afxdp-jumbo-cap-'));
+  try {
+    await withLab({ mtu: MTU }, async (lab) => {
+      await using port = await open({ interface: lab.dut.ifname });
+      const loop = port.run((p) => {
+        p.swapMacs();
+        return Verdict.Tx;
+      });
+      const file = join(dir, 'jumbo.pcapng');
+      const capture = port.capture({ path: file, filter: 'udp' });
+      const sent = frames(Array(5).fill(MTU + 14), { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
+      const result = await peer(lab, { send: sent, capture: true, expect: sent.length });
+      assert.equal(result.captured.length, sent.length);
+      await new Promise((r) => setTimeout(r, 200));
+      await capture.stop();
+      const records = [];
+      for await (const r of readPcapng(file)) records.push(r);
+      const rx = records.filter((r) => r.comments.some((c) => / rx /.test(c)));
+      const out = records.filter((r) => r.comments.some((c) => / out /.test(c)));
+      assert.equal(rx.length, sent.length);
+      assert.equal(out.length, sent.length);
+      const first = 3840; // 4 KiB frames less the 256-byte headroom
+      for (let i = 0; i < sent.length; i++) {
+        assert.equal(rx[i]!.originalLength, MTU + 14);
+        assert.equal(hex(rx[i]!.data), hex(sent[i]!.subarray(0, first)), `rx record ${i}: the first segment as received`);
+        assert.equal(out[i]!.originalLength, MTU + 14);
+        assert.equal(hex(out[i]!.data), hex(swapped(sent[i]!).subarray(0, first)), `out record ${i}: the first segment as sent, not the UMEM after it`);
+      }
+      await port.close();
+      await loop;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a port on an MTU-1500 interface stays single-buffer (the fast path is unchanged)', async (t) => {

@@ -62,10 +62,12 @@ export class RingProducer {
   }
 
   /**
-   * Copy `length` bytes of `src` from `offset` into a record. Returns false
-   * (and counts a drop) when the ring has no room. No allocation.
+   * Copy `length` bytes of `src` from `offset` (at most the snap length) into
+   * a record of a frame `originalLength` bytes long (more than `length` for
+   * a jumbo frame, of which only the first segment is contiguous). Returns
+   * false (and counts a drop) when the ring has no room. No allocation.
    */
-  push(src: Uint8Array, offset: number, length: number, kind: number, verdict: number, queue: number, seq: number, seconds: number, nanoseconds: number): boolean {
+  push(src: Uint8Array, offset: number, length: number, originalLength: number, kind: number, verdict: number, queue: number, seq: number, seconds: number, nanoseconds: number): boolean {
     const caplen = length < this.snapLength ? length : this.snapLength;
     const size = (RECORD_HEADER + caplen + 3) & ~3;
     const ctl = this.#ctl;
@@ -86,7 +88,7 @@ export class RingProducer {
     }
     v.setUint32(pos, size, true);
     v.setUint32(pos + 4, caplen, true);
-    v.setUint32(pos + 8, length, true);
+    v.setUint32(pos + 8, originalLength, true);
     v.setUint32(pos + 12, kind | (verdict << 8) | (queue << 16), true);
     v.setUint32(pos + 16, seq >>> 0, true);
     v.setUint32(pos + 20, seconds >>> 0, true);

@@ -75,7 +75,7 @@ export function hintFor(code: string | undefined, context: { interface?: string 
     case 'ERR_QUEUE_OUT_OF_RANGE':
       return `pick queues the interface has (\`ethtool -l ${ifname}\`), or use --queues all`;
     case 'ERR_XDP_PROGRAM_BUSY':
-      return `another XDP program is attached to ${ifname}: detach it (\`ip link set dev ${ifname} xdp off\`) or see \`afxdp doctor --interface ${ifname}\``;
+      return `another XDP program is attached to ${ifname}: remove it as the message says (one attached with ip link: \`ip link set dev ${ifname} xdp off\`; a bpf_link's: \`bpftool link detach\`), or see \`afxdp doctor --interface ${ifname}\``;
     case 'ERR_QUEUE_BUSY':
       return 'another AF_XDP socket is bound to that queue (another afxdp run?); stop it or choose other --queues';
     case 'ERR_NOT_PERMITTED':
@@ -87,7 +87,7 @@ export function hintFor(code: string | undefined, context: { interface?: string 
     case 'ERR_NATIVE_MODE_UNSUPPORTED':
       return 'the driver has no native XDP: use --mode auto (or skb)';
     case 'ERR_MTU_TOO_LARGE':
-      return `lower the MTU of ${ifname} or use a larger --frame-size`;
+      return `lower the MTU of ${ifname} (4096-byte frames, the default, take MTU 3818), or let ports open multi-buffer (jumbo frames: Linux >= 6.6, not with multiBuffer: false)`;
     case 'ERR_INVALID_OPTION':
     case 'ERR_INVALID_FRAME_SIZE':
     case 'ERR_INVALID_FRAME_COUNT':

@@ -17,7 +17,7 @@ Commands:
   status                    afxdp programs and daemons on this host, with counters
   block|unblock <prefix>    Add to / remove from a running daemon's kernel drop
                             list (dropped in XDP); \`blocked\` lists it
-  lab up|down|demo          A veth pair between two namespaces to try handlers on
+  lab up|down|traffic|demo  A veth pair between two namespaces to try handlers on
   replay <handler> --in f   Run a handler offline over a pcap/pcapng capture
   bench <handler>           Frames per second of a handler on a lab pair
 

@@ -279,8 +279,8 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
   // MTU against the frame size, with the rule `open` applies in every mode
   // (crates/afxdp-core/src/umem.rs check_mtu): 256 bytes of XDP headroom,
   // then an Ethernet header with up to two VLAN tags (22 bytes) and the MTU.
-  // Multi-buffer frames are not supported yet, so a longer frame would be
-  // dropped by the kernel; `open` refuses the port instead.
+  // A longer frame needs AF_XDP multi-buffer (Linux >= 6.6); before that the
+  // kernel would drop it, so `open` refuses the port instead.
   if (report.mtu !== null) {
     const room = options.frameSize - 256;
     const need = report.mtu + 22;
@@ -291,7 +291,7 @@ export async function diagnose(ifname: string, options: { frameSize: number; fra
     } else {
       const fix = `lower the MTU (\`ip link set dev ${ifname} mtu ${room - 22}\`)${options.frameSize < 4096 ? ' or use --frame-size 4096' : ''}`;
       const detail = `MTU ${report.mtu} frames (${need} bytes) do not fit ${options.frameSize}-byte UMEM frames (${room} bytes of room)`;
-      add({ name: 'mtu', status: 'fail', detail: `${detail}: \`run\` refuses the port (ERR_MTU_TOO_LARGE; multi-buffer frames are not supported yet)`, fix, exitCode: ExitCode.Unsupported });
+      add({ name: 'mtu', status: 'fail', detail: `${detail}: \`run\` refuses the port (ERR_MTU_TOO_LARGE: AF_XDP multi-buffer, for frames over one UMEM frame, needs Linux >= 6.6)`, fix, exitCode: ExitCode.Unsupported });
     }
   }
 

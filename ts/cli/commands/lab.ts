@@ -5,13 +5,14 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { flag, int, parse, str, type Options } from '../args.js';
 import { CliError, ExitCode, usageError } from '../exit-codes.js';
 import type { Lab as LabClass, LabEnd } from '../../lab.js';
 
 export const LAB_HELP = `Usage: afxdp lab up [--queues N] [--name NAME]
        afxdp lab down [--name NAME]
-       afxdp lab demo [--seconds N] [--rate PPS] [--handler FILE]
+       afxdp lab demo [--seconds N] [--rate PPS] [--queues N] [--handler FILE]
        afxdp lab traffic [--seconds N] [--rate PPS] [--name NAME]
 
 A veth pair between two network namespaces, for trying handlers without a NIC:
@@ -171,7 +172,10 @@ async function demo(p: ReturnType<typeof parse>): Promise<number> {
   requireRoot('afxdp lab demo');
   const seconds = int(p, 'seconds', 5, [1, 3600])!;
   const rate = int(p, 'rate', 0, [0, 100_000_000])!;
-  const handler = str(p, 'handler') ?? fileURLToPath(new URL('../../../examples/reflector.ts', import.meta.url));
+  // The daemon runs with the package as its working directory: a --handler
+  // given relative to where the user is must be made absolute here.
+  const given = str(p, 'handler');
+  const handler = given !== undefined ? resolve(given) : fileURLToPath(new URL('../../../examples/reflector.ts', import.meta.url));
   const Lab = await labClass();
   const lab = Lab.create({ name: `demo${process.pid}`, queues: int(p, 'queues', 2, [1, 64])! });
   const say = (s: string) => process.stderr.write(`afxdp lab demo: ${s}\n`);
