@@ -29,6 +29,8 @@ interface LatencyOptions {
 type ProbeResult = Awaited<ReturnType<ReturnType<typeof binding.startProbe>['done']>>;
 
 const RATE = Number(process.env.BENCH_PROBE_RATE ?? 1000);
+/** The low-latency mode's spin (BENCH_SPIN_MICROS): longer than the gap between probes, it never sleeps between them. */
+const SPIN_MICROS = Number(process.env.BENCH_SPIN_MICROS ?? 5000);
 
 function probeFrame(dutMac: string, peerMac: string): Uint8Array {
   const f = benchFrame(dutMac, peerMac);
@@ -80,7 +82,7 @@ export async function latencyBench(o: LatencyOptions): Promise<void> {
         }
       }],
       ['TS handler', tsRun(0)],
-      ['TS handler, spinMicros 1000', tsRun(1000)],
+      [`TS handler, spinMicros ${SPIN_MICROS}`, tsRun(SPIN_MICROS)],
       ['Rust consumer', async () => {
         const port: Port = await open(portOptions);
         try {

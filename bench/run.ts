@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- latency] [--queues N] [--busy-poll] [--no-dpdk]`:
+ * `npm run bench [-- latency] [--queues N] [--busy-poll] [--spin-micros N] [--no-dpdk]`:
  * the data-path benchmarks. Creates a veth lab, drives it with the XDP
  * live-frame generator from the peer namespace and prints Markdown tables
  * (for BENCHMARKS.md) and a JSON line.
@@ -25,6 +25,7 @@ const { values: args, positionals } = parseArgs({
     'no-dpdk': { type: 'boolean', default: false },
     'tx-budget': { type: 'string' },
     batch: { type: 'string', default: '64' },
+    'spin-micros': { type: 'string', default: '0' },
   },
 });
 const seconds = Number(process.env.BENCH_WINDOW_S ?? 2);
@@ -82,6 +83,7 @@ if (mode === 'latency') {
           windowMs: seconds * 1000,
           portOptions,
           noDpdk: args['no-dpdk'],
+          spinMicros: Number(args['spin-micros']),
         })]);
       }
     } finally {
@@ -92,7 +94,7 @@ if (mode === 'latency') {
     header([
       `generator: ${mpps(sent.frames / sent.seconds)} Mpps offered (64-byte UDP, XDP live frames, peer namespace)`,
       `threads: generator on CPU 0, consumer (TS, native, testpmd forwarding lcore) on CPU ${consumerCpu}`,
-      `port: ${JSON.stringify(portOptions)}; testpmd burst ${batchSize}; windows ${rounds} x ${seconds}s each side, order rotating`,
+      `port: ${JSON.stringify(portOptions)}${Number(args['spin-micros']) ? `; TS run({ spinMicros: ${args['spin-micros']} })` : ''}; testpmd burst ${batchSize}; windows ${rounds} x ${seconds}s each side, order rotating`,
       'Mpps: frames received (drop) or sent back (Tx); medians of the windows',
     ]);
     console.log('');

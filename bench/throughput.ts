@@ -83,6 +83,8 @@ export interface ThroughputOptions {
   portOptions: Omit<OpenOptions, 'interface'>;
   /** Leave testpmd out even if installed. */
   noDpdk?: boolean;
+  /** The TypeScript windows' run({ spinMicros }) (--spin-micros): re-poll an empty ring before sleeping. */
+  spinMicros?: number;
 }
 
 export async function runCase(c: Case, o: ThroughputOptions): Promise<CaseResult> {
@@ -92,7 +94,7 @@ export async function runCase(c: Case, o: ThroughputOptions): Promise<CaseResult
     if (port) return port;
     port = await open({ interface: o.dut.ifname, ...o.portOptions });
     // Warm-up after each open: rings, caches, and the JIT the first time.
-    await measureHandler(port, c.handler, 200);
+    await measureHandler(port, c.handler, 200, { spinMicros: o.spinMicros ?? 0 });
     measureNative(port, c.work, 100);
     return port;
   };
@@ -105,7 +107,7 @@ export async function runCase(c: Case, o: ThroughputOptions): Promise<CaseResult
   const dpdk: WindowResult[] = [];
   const steps: Array<() => Promise<void>> = [
     async () => void nat.push(measureNative(await ensurePort(), c.work, o.windowMs)),
-    async () => void ts.push(await measureHandler(await ensurePort(), c.handler, o.windowMs)),
+    async () => void ts.push(await measureHandler(await ensurePort(), c.handler, o.windowMs, { spinMicros: o.spinMicros ?? 0 })),
   ];
   if (testpmd) {
     steps.push(async () => {

@@ -8,7 +8,7 @@
 import { native } from './errors.js';
 import { binding } from './native.js';
 import { parseMac } from './packet/addr.js';
-import type { Handler, Port } from './port.js';
+import type { Handler, Port, RunOptions } from './port.js';
 
 export type NativeWork = 'drop' | 'swap-mac-tx';
 
@@ -92,7 +92,7 @@ function median(values: number[]): number {
 }
 
 /** Run `handler` on `port` for `ms` and measure it. */
-export async function measureHandler(port: Port, handler: Handler, ms: number): Promise<WindowResult> {
+export async function measureHandler(port: Port, handler: Handler, ms: number, runOptions: Pick<RunOptions, 'spinMicros'> = {}): Promise<WindowResult> {
   const ac = new AbortController();
   const s0 = port.stats();
   const cpu0 = threadCpuNs();
@@ -103,7 +103,7 @@ export async function measureHandler(port: Port, handler: Handler, ms: number): 
     batchTotals.batches++;
     batchTotals.handlerNs += ns;
   };
-  await port.run(handler, { signal: ac.signal, onBatch });
+  await port.run(handler, { ...runOptions, signal: ac.signal, onBatch });
   clearTimeout(timer);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpuNs = threadCpuNs() - cpu0;
