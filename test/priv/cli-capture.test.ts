@@ -103,10 +103,22 @@ test('run --capture <file>: every frame as received and as sent, verdicts in com
 
 const sum2 = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-test('run --capture - | reader: pcapng on stdout, status on stderr; rotation into the files asked for', async (t) => {
+/** A reflector that also prints (console.log in a worker: its stdout must not reach a capture on stdout). */
+const CHATTY_REFLECTOR = `import { Verdict } from 'afxdp';
+let n = 0;
+export default function (p) {
+  if (n++ < 5) console.log('handler saw ' + p.length + ' bytes');
+  p.swapMacs();
+  return Verdict.Tx;
+}
+`;
+
+test('run --capture - | reader: pcapng on stdout, status and the handler\'s console.log on stderr; rotation into the files asked for', async (t) => {
   if (!requirePrivileges(t)) return;
   await withLabAndDir(1, async (lab, dir) => {
-    const d = new Daemon(['run', 'examples/reflector.ts', '-i', lab.dut.ifname, '--capture', '-', '--capture-filter', 'udp', '--status-interval', '0'], lab.dut.ns);
+    const handler = join(dir, 'chatty.mjs');
+    writeFileSync(handler, CHATTY_REFLECTOR);
+    const d = new Daemon(['run', handler, '-i', lab.dut.ifname, '--capture', '-', '--capture-filter', 'udp', '--status-interval', '0'], lab.dut.ns);
     try {
       await d.ready();
       const udp = udpTo(lab, 25, 9);
@@ -116,6 +128,7 @@ test('run --capture - | reader: pcapng on stdout, status on stderr; rotation int
       const r = await d.stop();
       assert.equal(r.code, 0, r.stderr);
       assert.ok(finalTotals(r.stderr).size > 0, `the final status lines went to stderr: ${r.stderr}`);
+      assert.match(r.stderr, /handler saw \d+ bytes/, 'the handler\'s console.log went to stderr');
       const file = join(dir, 'stdout.pcapng');
       writeFileSync(file, Buffer.concat(d.stdoutChunks));
       const recs = tsharkRecords(file);
@@ -166,6 +179,21 @@ test('run --capture - into a pipe nobody reads: capture drops (counted), echo tr
       const dropped = Number(/capture: .* (\d+) dropped/.exec(r.stderr)?.[1]);
       assert.ok(dropped > 0, `capture records dropped and counted: ${r.stderr}`);
       assert.equal(sum(finalTotals(r.stderr), 'tx'), 1600, 'the data path lost nothing');
+    } finally {
+      await d.kill();
+    }
+  });
+});
+
+test('run --capture <file> whose start fails (zero-copy on a veth): exit 7 and no capture file left behind', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLabAndDir(1, async (lab, dir) => {
+    const file = join(dir, 'never.pcapng');
+    const d = new Daemon(['run', 'examples/reflector.ts', '-i', lab.dut.ifname, '--zero-copy', 'on', '--capture', file], lab.dut.ns);
+    try {
+      const r = await d.done;
+      assert.equal(r.code, 7, r.stderr);
+      assert.equal(existsSync(file), false, 'no empty capture file from a start that failed');
     } finally {
       await d.kill();
     }

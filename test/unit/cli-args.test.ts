@@ -97,10 +97,14 @@ test('run --capture arguments: the capture options, usage errors (exit 2) before
       [['--capture', file, '--capture-buffer', '5000'], /--capture-buffer must be a power of two/],
       [['--capture', file, '--capture-rotate-files', '3'], /rotateFiles needs rotateBytes/],
       [['--capture', join(dir, 'missing', 'x.pcapng')], /cannot write .*missing: ENOENT/],
+      [['--capture', dir], /is a directory/],
+      [['--capture', file, '--capture-snaplen', '4294967297'], /--capture-snaplen must be an integer in 1\.\.262144/],
     ];
     for (const [argv, re] of bad) {
       assert.throws(() => parseRunArgs(['h.ts', '-i', 'eth0', ...argv]), (e: CliError) => e.exitCode === 2 && re.test(e.message), argv.join(' '));
     }
+    // Stdout cannot be rotated (checked before the terminal test, which depends on where the test runs).
+    assert.throws(() => parseRunArgs(['h.ts', '-i', 'eth0', '--capture', '-', '--capture-rotate-bytes', '1000']), /stdout cannot be rotated/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -114,19 +114,26 @@ export class Capture {
     return { written: s[0]!, bytes: s[1]!, filtered: s[2]!, dropped: this.#producers.reduce((n, p) => n + p.dropped, 0), limitReached: s[3] === 1 };
   }
 
-  /** Stop capturing, write what is buffered, close the file(s). Resolves with the files written. */
-  async stop(): Promise<string[]> {
+  /**
+   * Stop capturing, write what is buffered, close the file(s). Resolves with
+   * the files written. A capture that got no frame still writes a valid,
+   * empty file unless `keepEmpty` is false.
+   */
+  async stop(options: { keepEmpty?: boolean } = {}): Promise<string[]> {
     if (!this.#stopped) {
       this.#stopped = true;
       for (const p of this.#producers) p.close();
-      this.#worker.postMessage({ type: 'stop' });
+      this.#worker.postMessage({ type: 'stop', keepEmpty: options.keepEmpty ?? true });
     }
     // A writer blocked on a sink nobody reads never closes: give up on it.
+    // One that failed (its error rejects this) is terminated all the same.
     let timer: NodeJS.Timeout | undefined;
-    const files = await Promise.race([this.#closed, new Promise<string[]>((r) => (timer = setTimeout(() => r([]), 3000)))]);
-    clearTimeout(timer);
-    await this.#worker.terminate();
-    return files;
+    try {
+      return await Promise.race([this.#closed, new Promise<string[]>((r) => (timer = setTimeout(() => r([]), 3000)))]);
+    } finally {
+      clearTimeout(timer);
+      await this.#worker.terminate();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -16,8 +16,11 @@ const data = workerData as Data;
 const writer = new CaptureWriter(data.options, data.rings);
 const stats = new Float64Array(data.stats);
 let stopping = false;
-parentPort!.on('message', (msg: { type: string }) => {
-  if (msg.type === 'stop') stopping = true;
+let keepEmpty = true;
+parentPort!.on('message', (msg: { type: string; keepEmpty?: boolean }) => {
+  if (msg.type !== 'stop') return;
+  stopping = true;
+  keepEmpty = msg.keepEmpty ?? true;
 });
 
 function publish(): void {
@@ -35,10 +38,12 @@ function publish(): void {
       // Idle: look again shortly (the data path never signals us: no syscall per batch).
       if (n === 0) await new Promise((r) => setTimeout(r, 5));
     }
-    await writer.close();
+    await writer.close({ keepEmpty });
     publish();
     parentPort!.postMessage({ type: 'closed', files: writer.stats.files });
   } catch (err) {
     parentPort!.postMessage({ type: 'error', message: String((err as Error)?.message ?? err) });
+    // Nothing more to do: let the thread end (its message listener would keep it alive).
+    parentPort!.close();
   }
 })();

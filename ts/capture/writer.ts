@@ -149,8 +149,10 @@ export class CaptureWriter {
         if (rec.kind === KIND_RX) {
           if (ring.pending) await this.#write(i, ring.pending, 'rx', 'unknown');
           ring.pending = null;
-          if (this.#wanted(rec)) ring.pending = rec;
-          else ring.skipSeq = rec.seq;
+          if (this.#wanted(rec)) {
+            ring.pending = rec;
+            ring.skipSeq = -1; // a restarted worker numbers from 0 again
+          } else ring.skipSeq = rec.seq;
         } else if (rec.kind === KIND_OUT) {
           if (rec.seq === ring.skipSeq) continue;
           const verdict = verdictName(rec.verdict);
@@ -172,14 +174,17 @@ export class CaptureWriter {
     return this.#rings.reduce((n, r) => n + r.consumer.dropped, 0);
   }
 
-  async close(): Promise<void> {
+  /** Write what is left and close; `keepEmpty: false` writes no file when no frame came. */
+  async close(options: { keepEmpty?: boolean } = {}): Promise<void> {
     await this.pump();
     for (let i = 0; i < this.#rings.length; i++) {
       const ring = this.#rings[i]!;
       if (ring.pending) await this.#write(i, ring.pending, 'rx', 'unknown');
       ring.pending = null;
     }
-    this.#writer ??= this.stats.files.length === 0 && this.#opts.path !== '-' ? this.#open() : null; // an empty capture is still a valid file
+    // An empty capture is still a valid file (to stdout too: a header for `tshark -r -`).
+    const empty = this.stats.files.length === 0 && (this.#opts.path !== '-' || this.stats.written === 0);
+    this.#writer ??= empty && options.keepEmpty !== false ? this.#open() : null;
     await this.#writer?.close();
     this.#writer = null;
   }

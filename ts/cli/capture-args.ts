@@ -4,7 +4,7 @@
  * bad filter or an unwritable file is a usage error, exit 2, with nothing
  * attached yet).
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { checkCaptureOptions, type CaptureOptions } from '../capture/index.js';
 import { AfxdpError } from '../errors.js';
@@ -62,7 +62,8 @@ export function parseCaptureArgs(p: Parsed, stdoutIsTerminal: boolean): CaptureO
   const filter = str(p, 'capture-filter');
   if (filter !== undefined) options.filter = filter;
   for (const [flag, key] of SUB_OPTIONS) {
-    const n = int(p, flag, undefined, [1, 2 ** 40]);
+    // A snap length is a u32 in pcapng; tcpdump's largest is 262144.
+    const n = int(p, flag, undefined, [1, flag === 'capture-snaplen' ? 262144 : 2 ** 40]);
     if (n !== undefined) (options as unknown as Record<string, number>)[key] = n;
   }
   const buffer = options.bufferBytes;
@@ -77,6 +78,7 @@ export function parseCaptureArgs(p: Parsed, stdoutIsTerminal: boolean): CaptureO
     const flag = err instanceof SteerSyntaxError ? '--capture-filter' : '--capture';
     throw new CliError(ExitCode.Usage, `${flag}: ${first} (see --help)${rest.length ? '\n' + rest.join('\n') : ''}`);
   }
+  if (path === '-' && options.rotateBytes !== undefined) throw usageError('--capture-rotate-bytes needs a file: stdout cannot be rotated');
   if (path === '-' && stdoutIsTerminal) throw usageError('--capture - writes binary pcapng to stdout, which is a terminal: pipe it (| tshark -r -) or give a file');
   if (path !== '-') checkWritable(path);
   return options;
@@ -84,6 +86,7 @@ export function parseCaptureArgs(p: Parsed, stdoutIsTerminal: boolean): CaptureO
 
 /** A file the writer thread could not open would only fail after the start: check now. */
 function checkWritable(path: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw usageError(`--capture ${path} is a directory: give a file name`);
   const target = existsSync(path) ? path : dirname(resolve(path));
   try {
     accessSync(target, constants.W_OK);

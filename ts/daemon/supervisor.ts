@@ -23,12 +23,8 @@ export interface SupervisorOptions {
   queues: number[];
   open: WorkerConfig['open'];
   steer?: WorkerConfig['steer'];
-  /**
-   * --capture: its rings in queue-major order (queue i's ports are rings
-   * i * interfaces.length + j, interface j). A restarted worker writes into
-   * the rings of the one it replaces.
-   */
-  capture?: Capture;
+  /** Where the workers' stdout goes (default: the daemon's stdout). */
+  workerStdout?: NodeJS.WritableStream;
   /** A worker whose heartbeat has not moved for this long is stalled. */
   stallMs: number;
   /** Bound on a reload's import, setup() and teardown(). */
@@ -60,6 +56,12 @@ export class Supervisor {
   #watchdog: Watchdog | null = null;
   #log: (line: string) => void;
   #fatal: (exitCode: number, message: string) => void = () => undefined;
+  /**
+   * --capture: its rings in queue-major order (queue i's ports are rings
+   * i * interfaces.length + j, interface j). A restarted worker writes into
+   * the rings of the one it replaces.
+   */
+  #capture: Capture | null = null;
   /** Whether every worker answered the last collect. */
   fresh = true;
 
@@ -94,7 +96,7 @@ export class Supervisor {
     const { handlerPath, interfaces, open, steer, reloadTimeoutMs } = this.options;
     const config: Omit<WorkerConfig, 'queue' | 'heartbeat'> = { handlerPath, interfaces, open, reloadTimeoutMs, generation: this.#generation };
     if (steer) config.steer = steer;
-    const { capture } = this.options;
+    const capture = this.#capture;
     if (capture) {
       const first = this.options.queues.indexOf(queue) * interfaces.length;
       config.capture = { rings: interfaces.map((_, j) => capture.ringBuffer(first + j)), snapLength: capture.snapLength };
@@ -102,6 +104,7 @@ export class Supervisor {
     const slot = new WorkerSlot(queue, config, {
       log: this.#log,
       failed: (s, _code, message) => this.#onFault(s, `error: ${message}`, `worker for queue ${s.queue} failed`),
+      ...(this.options.workerStdout && { stdout: this.options.workerStdout }),
     });
     this.#slots.set(queue, slot);
     return slot;
@@ -115,6 +118,11 @@ export class Supervisor {
       await slot.terminate();
       return new CliError(ExitCode.Failure, (err as Error).message);
     }
+  }
+
+  /** Capture into `capture` (--capture), from the start on: call before `start`. */
+  captureInto(capture: Capture): void {
+    this.#capture = capture;
   }
 
   /**

@@ -13,6 +13,11 @@ export interface SlotEvents {
   log(line: string): void;
   /** The worker failed after it was ready (a fatal message, an error, or an exit nobody asked for). */
   failed(slot: WorkerSlot, exitCode: number, message: string): void;
+  /**
+   * Where the worker's stdout (a handler's console.log) goes: the daemon's
+   * stdout (default), or stderr when stdout carries a capture (--capture -).
+   */
+  stdout?: NodeJS.WritableStream;
 }
 
 type Reloaded = Extract<FromWorker, { type: 'reloaded' }>;
@@ -50,7 +55,9 @@ export class WorkerSlot {
     const heartbeat = new SharedArrayBuffer(4);
     this.beat = new Int32Array(heartbeat);
     const workerData: WorkerConfig = { ...config, queue, heartbeat };
-    this.worker = new Worker(workerSource(), { eval: true, workerData, name: `afxdp-q${queue}` });
+    const ownStdout = events.stdout !== undefined;
+    this.worker = new Worker(workerSource(), { eval: true, workerData, name: `afxdp-q${queue}`, stdout: ownStdout });
+    if (ownStdout) this.worker.stdout.pipe(events.stdout!, { end: false });
     this.exited = new Promise((r) => this.worker.once('exit', r));
     let settle!: (e: CliError | null) => void;
     this.started = new Promise((r) => (settle = r));

@@ -24,9 +24,10 @@ pub trait Rings {
     /// next descriptor (multi-buffer sockets only).
     fn receive(&mut self, max: u32, each: impl FnMut(u64, u32, u32));
     /// Queue descriptors (addr, len, options) from `next` on the TX ring, at
-    /// most `max`. `next` gets the slots left in this reservation (at least
-    /// one), so that a caller can refuse to start a chain that would not fit
-    /// whole. Returns how many were queued. Does not kick.
+    /// most `max`. `next` gets the slots still free for this call (at least
+    /// one: what the kernel has left, not a cached grant), so that a caller
+    /// can refuse to start a chain that would not fit whole. Returns how many
+    /// were queued. Does not kick.
     fn transmit(&mut self, max: u32, next: impl FnMut(u32) -> Option<(u64, u32, u32)>) -> u32;
     /// Make the kernel send what waits in the TX ring (when it needs a kick).
     fn kick_tx(&mut self);

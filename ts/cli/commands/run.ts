@@ -314,16 +314,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     else process.stderr.write(`${text}\n`);
   };
 
-  // The capture's writer thread and rings exist before the workers, which
-  // copy into the rings from their first frame.
-  const capture = settings.capture ? startCapture(settings.capture, settings, log) : null;
+  // Started just before the workers (which copy into its rings from their
+  // first frame), so that no earlier failure leaves a capture file behind.
+  let capture: Capture | null = null;
   const supervisor = new Supervisor({
     handlerPath: path,
     interfaces: settings.interfaces,
     queues: settings.queues,
     open: settings.open,
     ...(settings.steer && { steer: settings.steer }),
-    ...(capture && { capture }),
+    ...(settings.capture?.path === '-' && { workerStdout: process.stderr }),
     stallMs: settings.stallTimeout * 1000,
     reloadTimeoutMs: settings.reloadTimeout * 1000,
     maxRestarts: settings.maxRestarts,
@@ -372,7 +372,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       const metrics = createMetrics({
         collect: () => supervisor.collect(),
         health: () => ({ state: supervisor.state, fresh: supervisor.fresh, workers: supervisor.health(), links: links?.links() ?? [] }),
-        ...(capture && { capture: () => capture.stats() }),
+        ...(settings.capture && { capture: () => capture?.stats() ?? NO_CAPTURE_YET }),
       });
       try {
         server = await serveMetrics(metrics, settings.metrics.host, settings.metrics.port);
@@ -391,6 +391,10 @@ export async function runCommand(argv: string[]): Promise<number> {
 
     // Each worker loads the handler, opens its ports and runs setup(); the
     // first failure stops them all (ports closed, programs detached).
+    if (settings.capture) {
+      capture = startCapture(settings.capture, settings, log);
+      supervisor.captureInto(capture);
+    }
     try {
       await supervisor.start((code, message) => finish(code, `error: ${message}`));
       started = true;
@@ -401,18 +405,24 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     if (exitCode !== null) return await shutdown(exitCode);
 
-    // Said once the start succeeded: a failed start prints one line, its reason.
-    if (control.problem) log(`warn: no control socket (afxdp block/unblock will not reach this daemon): ${control.path}: ${control.problem}`);
-    // Before the 'running' line, which tells callers the daemon is ready.
-    if (settings.watch) unwatch = watchHandlerFile(path, () => reloads.request('file changed'));
-    const first = await supervisor.collect(1000);
-    const modes = first.flatMap((w) => w.ports).map((p) => `${p.interface}/${p.queue} ${p.attachMode}${p.zeroCopy ? ' zero-copy' : ' copy'}`);
-    log(`running ${settings.handler} on ${modes.join(', ')} (pid ${process.pid})`);
-    if (settings.steerText !== undefined) log(`steering to the handler: ${settings.steerText}; everything else to the kernel`);
-    if (settings.steer) for (const w of reachabilityWarnings(settings.steer, settings.steerText)) log(`warning: --steer: ${w.message}`);
-    if (server) log(`metrics at http://${serverAddress(server)}/metrics`);
-    if (settings.capture) log(`capturing to ${settings.capture.path === '-' ? 'stdout' : settings.capture.path}${settings.capture.filter ? ` (filter: ${settings.capture.filter})` : ''}`);
-    ticker = new StatusTicker({ collect: () => supervisor.collect(), state, block, quiet: settings.quiet, interval: settings.statusInterval, out: statusOut }, first);
+    try {
+      // Said once the start succeeded: a failed start prints one line, its reason.
+      if (control.problem) log(`warn: no control socket (afxdp block/unblock will not reach this daemon): ${control.path}: ${control.problem}`);
+      // Before the 'running' line, which tells callers the daemon is ready.
+      if (settings.watch) unwatch = watchHandlerFile(path, () => reloads.request('file changed'));
+      const first = await supervisor.collect(1000);
+      const modes = first.flatMap((w) => w.ports).map((p) => `${p.interface}/${p.queue} ${p.attachMode}${p.zeroCopy ? ' zero-copy' : ' copy'}`);
+      log(`running ${settings.handler} on ${modes.join(', ')} (pid ${process.pid})`);
+      if (settings.steerText !== undefined) log(`steering to the handler: ${settings.steerText}; everything else to the kernel`);
+      if (settings.steer) for (const w of reachabilityWarnings(settings.steer, settings.steerText)) log(`warning: --steer: ${w.message}`);
+      if (server) log(`metrics at http://${serverAddress(server)}/metrics`);
+      if (settings.capture) log(`capturing to ${settings.capture.path === '-' ? 'stdout' : settings.capture.path}${settings.capture.filter ? ` (filter: ${settings.capture.filter})` : ''}`);
+      ticker = new StatusTicker({ collect: () => supervisor.collect(), state, block, quiet: settings.quiet, interval: settings.statusInterval, out: statusOut }, first);
+    } catch (err) {
+      // Whatever fails after the start (the file watch, say) stops the workers too.
+      log(`error: ${describeError(err).message}`);
+      return await shutdown(ExitCode.Failure);
+    }
     await exitRequested;
     return await shutdown(exitCode ?? ExitCode.Ok);
   } finally {
@@ -436,7 +446,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     const terminated = await supervisor.stop();
     for (const q of terminated) log(`the worker for queue ${q} did not stop within 0.5 s (a stuck handler?): terminated`);
     // After the workers: nothing writes into the rings any more.
-    if (capture) await stopCapture(capture, log);
+    // A start that failed leaves no (empty) capture file behind.
+    if (capture) await stopCapture(capture, log, started);
     if (code === ExitCode.Ok && terminated.length > 0) code = ExitCode.Failure;
     state.remove();
     if (server) {
@@ -452,6 +463,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
+const NO_CAPTURE_YET = { written: 0, bytes: 0, filtered: 0, dropped: 0, limitReached: false };
+
 /** One ring per queue and interface, queue-major (as the supervisor hands them out). */
 function startCapture(options: CaptureOptions, settings: RunSettings, log: (line: string) => void): Capture {
   const ports = settings.queues.flatMap((queue) => settings.interfaces.map((ifname) => ({ interface: ifname, queue })));
@@ -461,10 +474,10 @@ function startCapture(options: CaptureOptions, settings: RunSettings, log: (line
   return capture;
 }
 
-async function stopCapture(capture: Capture, log: (line: string) => void): Promise<void> {
+async function stopCapture(capture: Capture, log: (line: string) => void, started: boolean): Promise<void> {
   let files: string[] = [];
   try {
-    files = await capture.stop();
+    files = await capture.stop({ keepEmpty: started });
   } catch {
     // Said when it happened (startCapture).
   }
