@@ -9,6 +9,7 @@
  * names and nothing is created in the caller's namespace.
  */
 import { execFileSync } from 'node:child_process';
+import { isMainThread } from 'node:worker_threads';
 
 export interface LabOptions {
   /** Tag in the namespace names (default: pid and a counter). */
@@ -80,7 +81,10 @@ export class Lab {
     const tag = options.name ?? `${process.pid}-${labCounter++}`;
     const queues = options.queues ?? 1;
     const lab = new Lab(tag, queues, options.pairs ?? 1);
-    if (!options.persist) liveLabs.add(lab);
+    if (!options.persist) {
+      liveLabs.add(lab);
+      removeLabsOnSignals();
+    }
     try {
       lab.#build(options);
     } catch (err) {
@@ -162,6 +166,30 @@ export class Lab {
 process.on('exit', () => {
   for (const lab of [...liveLabs]) lab.destroy();
 });
+
+let signalsWatched = false;
+
+/**
+ * SIGINT, SIGTERM and SIGHUP end a Node process without its 'exit'
+ * handlers unless somebody listens (`timeout` killing a script, Ctrl-C).
+ * While a lab lives, listen: when no one else handles the signal, remove
+ * the labs and die of the signal as before. A program with its own handler
+ * (the daemon) decides for itself and exits normally, which the 'exit'
+ * handler covers.
+ */
+function removeLabsOnSignals(): void {
+  if (signalsWatched || !isMainThread) return;
+  signalsWatched = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      if (process.listenerCount(signal) > 1) return;
+      for (const lab of [...liveLabs]) lab.destroy();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
 
 /** Delete labs left behind by processes that no longer exist (after SIGKILL). */
 export function sweepStaleLabs(): string[] {

@@ -1,7 +1,7 @@
 /** `afxdp lab up|down|traffic|demo` as child processes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { requirePrivileges } from '../helpers/priv.js';
 import { Daemon, runCli, finalTotals, sum } from '../helpers/cli.js';
 
@@ -60,3 +60,29 @@ test('lab demo runs the reflector under traffic and removes its lab', async (t) 
   assert.match(r.stderr, /lab removed/);
   assert.deepEqual(namespaces().filter((n) => n.startsWith('afxdp-demo')), before);
 });
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`a process killed by ${signal} (no handler of its own) removes its labs and still dies of the signal`, async (t) => {
+    if (!requirePrivileges(t)) return;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/lab-hold.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let names: string[] = [];
+    try {
+      names = await new Promise<string[]>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(out.trim().split(' '));
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code} before its lab was up`)));
+      });
+      assert.ok(names.every((n) => namespaces().includes(n)), 'the lab is up');
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
+      child.kill(signal);
+      assert.equal(await exited, signal, 'the default outcome of the signal is kept');
+      assert.deepEqual(names.filter((n) => namespaces().includes(n)), [], 'no namespace left behind');
+    } finally {
+      child.kill('SIGKILL');
+      for (const n of names.filter((x) => namespaces().includes(x))) execFileSync('ip', ['netns', 'del', n]);
+    }
+  });
+}
