@@ -24,6 +24,5 @@ while (Atomics.load(stop, 0) === 0) {
   }
   port.flush();
 }
-const stats = port.stats();
 await port.close();
-parentPort!.postMessage({ type: 'done', sent, stats });
+parentPort!.postMessage({ type: 'done', sent });

@@ -35,11 +35,7 @@ try {
     workerData: { ns: lab.peer.ns, ifname: lab.peer.ifname, frame, cpu: 0, stop },
   });
   const senderDone = new Promise<number>((resolve, reject) => {
-    sender.on('message', (m: { type: string; sent?: number; stats?: unknown }) => {
-      if (m.type !== 'done') return;
-      if (process.env.BENCH_DEBUG) console.log(JSON.stringify(m.stats));
-      resolve(m.sent!);
-    });
+    sender.on('message', (m: { type: string; sent?: number }) => m.type === 'done' && resolve(m.sent!));
     sender.on('error', reject);
   });
   await new Promise<void>((resolve, reject) => {

@@ -378,9 +378,9 @@ export class Port implements PacketOwner {
     const slot = { ring: capture.producer(0), seq: 0 };
     this.#capture = slot;
     const stop = capture.stop.bind(capture);
-    capture.stop = () => {
+    capture.stop = (stopOptions) => {
       if (this.#capture === slot) this.#capture = null;
-      return stop();
+      return stop(stopOptions);
     };
     return capture;
   }

@@ -41,7 +41,9 @@ export const CAPTURE_OPTIONS: Options = {
   'capture-buffer': { type: 'string' },
 };
 
-const SUB_OPTIONS: Array<[flag: string, key: keyof CaptureOptions]> = [
+type NumericOption = 'snapLength' | 'maxFrames' | 'maxBytes' | 'rotateBytes' | 'rotateFiles' | 'bufferBytes';
+
+const SUB_OPTIONS: Array<[flag: string, key: NumericOption]> = [
   ['capture-snaplen', 'snapLength'],
   ['capture-count', 'maxFrames'],
   ['capture-max-bytes', 'maxBytes'],
@@ -64,7 +66,7 @@ export function parseCaptureArgs(p: Parsed, stdoutIsTerminal: boolean): CaptureO
   for (const [flag, key] of SUB_OPTIONS) {
     // A snap length is a u32 in pcapng; tcpdump's largest is 262144.
     const n = int(p, flag, undefined, [1, flag === 'capture-snaplen' ? 262144 : 2 ** 40]);
-    if (n !== undefined) (options as unknown as Record<string, number>)[key] = n;
+    if (n !== undefined) options[key] = n;
   }
   const buffer = options.bufferBytes;
   if (buffer !== undefined && (buffer < 4096 || buffer > 2 ** 30 || (buffer & (buffer - 1)) !== 0)) {
