@@ -15,7 +15,7 @@
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lab, enterNetns, open, Verdict, type Port } from '../ts/index.js';
-import { benchFrame, measureNative, pinThread, startTraffic } from '../ts/bench.js';
+import { benchFrame, measureNative, pinThread, benchChunkMs, startTraffic } from '../ts/bench.js';
 import { binding } from '../ts/native.js';
 import { findTestpmd, Testpmd } from './testpmd.js';
 
@@ -113,7 +113,7 @@ export async function latencyBench(o: LatencyOptions): Promise<void> {
     let offered = 0;
     for (const load of ['idle', 'loaded']) {
       const traffic = load === 'loaded'
-        ? startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), cpu: 0 }, reflectors.length * (o.seconds + 5) + 20)
+        ? startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), chunkMs: benchChunkMs(), cpu: 0 }, reflectors.length * (o.seconds + 5) + 20)
         : null;
       try {
         for (const [name, fn] of reflectors) results.push({ load, name, r: await fn() });

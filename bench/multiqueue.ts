@@ -10,7 +10,7 @@
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Lab } from '../ts/index.js';
-import { benchFrame, startTraffic, type WindowResult } from '../ts/bench.js';
+import { benchFrame, benchChunkMs, startTraffic, type WindowResult } from '../ts/bench.js';
 import { CASES } from './throughput.js';
 import type { MqRequest, MqWorkerData } from './mq-worker.js';
 
@@ -68,7 +68,7 @@ export async function multiQueueBench(o: MqOptions): Promise<void> {
     }
     const budget = CASES.length * (o.rounds * 2 + 1) * (o.seconds + 1) + 20;
     for (let q = 0; q < o.queues; q++) {
-      traffics.push(startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), cpu: q % n }, budget));
+      traffics.push(startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), chunkMs: benchChunkMs(), cpu: q % n }, budget));
     }
     const rows: string[] = [];
     const json: unknown[] = [];

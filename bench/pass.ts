@@ -10,7 +10,7 @@
  */
 import { cpus, release } from 'node:os';
 import { Lab, enterNetns, open, Verdict } from '../ts/index.js';
-import { benchFrame, measureHandler, pinThread, startTraffic, type WindowResult } from '../ts/bench.js';
+import { benchFrame, measureHandler, pinThread, benchChunkMs, startTraffic, type WindowResult } from '../ts/bench.js';
 
 const seconds = Number(process.env.BENCH_WINDOW_S ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -27,7 +27,7 @@ try {
   pinThread(consumerCpu);
   const mode = (process.env.BENCH_MODE ?? 'native') as 'native' | 'skb';
   const port = await open({ interface: lab.dut.ifname, batchSize: 64, mode });
-  const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), cpu: 0 }, (2 * rounds + 2) * seconds + 10);
+  const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), chunkMs: benchChunkMs(), cpu: 0 }, (2 * rounds + 2) * seconds + 10);
   const runs: Record<'drop' | 'pass', WindowResult[]> = { drop: [], pass: [] };
   try {
     await measureHandler(port, () => Verdict.Pass, 300); // warm-up

@@ -8,12 +8,13 @@
  *   --queues N throughput on N queues, one worker thread per queue
  *   latency    request/response round trips through a reflector
  *
- * Environment: BENCH_WINDOW_S (default 2), BENCH_ROUNDS (default 3).
+ * Environment: BENCH_WINDOW_S (default 2), BENCH_ROUNDS (default 3),
+ * BENCH_CASE (drop or swap-mac-tx: that case only).
  */
 import { cpus, loadavg, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Lab, enterNetns } from '../ts/index.js';
-import { benchFrame, pinThread, startTraffic } from '../ts/bench.js';
+import { benchFrame, pinThread, benchChunkMs, startTraffic } from '../ts/bench.js';
 import { CASES, checksum, printThroughput, runCase, type Case, type CaseResult } from './throughput.js';
 import { findTestpmd } from './testpmd.js';
 
@@ -69,12 +70,13 @@ if (mode === 'latency') {
     const traffic = startTraffic({
       netns: lab.peer.ns,
       interface: lab.peer.ifname,
-      frame: benchFrame(lab.dut.mac, lab.peer.mac),
+      frame: benchFrame(lab.dut.mac, lab.peer.mac), chunkMs: benchChunkMs(),
       cpu: 0,
     }, budget);
     const results: Array<[Case, CaseResult]> = [];
     try {
-      for (const c of CASES) {
+      // BENCH_CASE=drop or BENCH_CASE=swap-mac-tx: one case only.
+      for (const c of CASES.filter((x) => !process.env.BENCH_CASE || x.work === process.env.BENCH_CASE)) {
         results.push([c, await runCase(c, {
           dut: lab.dut,
           consumerCpu,
@@ -92,7 +94,7 @@ if (mode === 'latency') {
     const sent = await traffic.done();
     const mpps = (x: number) => (x / 1e6).toFixed(3);
     header([
-      `generator: ${mpps(sent.frames / sent.seconds)} Mpps offered (64-byte UDP, XDP live frames, peer namespace)`,
+      `generator: ${mpps(sent.frames / sent.seconds)} Mpps offered (64-byte UDP, XDP live frames, peer namespace, kernel runs of ${benchChunkMs()} ms)`,
       `threads: generator on CPU 0, consumer (TS, native, testpmd forwarding lcore) on CPU ${consumerCpu}`,
       `port: ${JSON.stringify(portOptions)}${Number(args['spin-micros']) ? `; TS run({ spinMicros: ${args['spin-micros']} })` : ''}; testpmd burst ${batchSize}; windows ${rounds} x ${seconds}s each side, order rotating`,
       'Mpps: frames received (drop) or sent back (Tx); medians of the windows',

@@ -14,6 +14,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { coreShare, type CoreShare } from './core-share.js';
 
 export type TestpmdMode = 'rxonly' | 'macswap';
 
@@ -25,6 +26,8 @@ export interface TestpmdWindow {
   seconds: number;
   /** CPU time of all testpmd threads over the window (the forwarding core busy-polls). */
   cpuNs: number;
+  /** The forwarding core's CPU during the window. */
+  core: CoreShare;
 }
 
 export interface TestpmdOptions {
@@ -75,8 +78,11 @@ export class Testpmd {
   #out = '';
   #exited = false;
 
-  private constructor(child: ChildProcessWithoutNullStreams) {
+  readonly #cpu: number;
+
+  private constructor(child: ChildProcessWithoutNullStreams, cpu: number) {
     this.#child = child;
+    this.#cpu = cpu;
     child.stdout.on('data', (d: Buffer) => (this.#out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (this.#out += d.toString()));
     child.on('exit', () => (this.#exited = true));
@@ -92,7 +98,7 @@ export class Testpmd {
       '--vdev', `net_af_xdp0,iface=${o.iface},start_queue=${queue},queue_count=1${o.vdevArgs ?? process.env.AFXDP_TESTPMD_VDEV_ARGS ?? ''}`,
       '--', '-i', `--forward-mode=${o.mode}`, '--total-num-mbufs=16384', `--burst=${o.burst ?? 64}`,
     ];
-    const t = new Testpmd(spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const t = new Testpmd(spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] }), o.cpu);
     await t.#prompt(30_000);
     return t;
   }
@@ -127,8 +133,10 @@ export class Testpmd {
     await this.command('start');
     const t0 = process.hrtime.bigint();
     const c0 = processCpuNs(this.pid);
+    const core = coreShare(this.#cpu);
     await sleep(ms);
     const c1 = processCpuNs(this.pid);
+    const share = core();
     this.#child.stdin.write('stop\n');
     const t1 = process.hrtime.bigint();
     const text = await this.#prompt(10_000);
@@ -144,6 +152,7 @@ export class Testpmd {
       txPackets,
       seconds: Number(t1 - t0) / 1e9,
       cpuNs: c1 - c0,
+      core: share,
     };
   }
 

@@ -12,6 +12,7 @@
 import { open, Verdict, type Handler, type OpenOptions, type Port } from '../ts/index.js';
 import { measureHandler, measureNative, type NativeWork, type WindowResult } from '../ts/bench.js';
 import { findTestpmd, testpmdWindow, type TestpmdMode } from './testpmd.js';
+import { coreShare, formatShare, medianShare, type CoreShare } from './core-share.js';
 
 export interface Case {
   name: string;
@@ -27,6 +28,8 @@ export interface Side {
   /** Median frames/s and CPU ns per frame. */
   fps: number;
   cpuNsPerPacket: number;
+  /** The consumer CPU's time during the windows (medians per field). */
+  core: CoreShare | null;
 }
 
 export interface CaseResult {
@@ -65,12 +68,13 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function side(windows: WindowResult[], countTx: boolean): Side {
+function side(windows: WindowResult[], countTx: boolean, cores: CoreShare[]): Side {
   const frames = (w: WindowResult) => (countTx ? (w.tx ?? w.frames) : w.frames);
   return {
     windows,
     fps: median(windows.map((w) => frames(w) / w.seconds)),
     cpuNsPerPacket: median(windows.map((w) => (frames(w) > 0 ? w.cpuNs / frames(w) : Infinity))),
+    core: medianShare(cores),
   };
 }
 
@@ -105,15 +109,27 @@ export async function runCase(c: Case, o: ThroughputOptions): Promise<CaseResult
   const ts: WindowResult[] = [];
   const nat: WindowResult[] = [];
   const dpdk: WindowResult[] = [];
+  const cores = { ts: [] as CoreShare[], native: [] as CoreShare[], dpdk: [] as CoreShare[] };
   const steps: Array<() => Promise<void>> = [
-    async () => void nat.push(measureNative(await ensurePort(), c.work, o.windowMs)),
-    async () => void ts.push(await measureHandler(await ensurePort(), c.handler, o.windowMs, { spinMicros: o.spinMicros ?? 0 })),
+    async () => {
+      const p = await ensurePort();
+      const core = coreShare(o.consumerCpu);
+      nat.push(measureNative(p, c.work, o.windowMs));
+      cores.native.push(core());
+    },
+    async () => {
+      const p = await ensurePort();
+      const core = coreShare(o.consumerCpu);
+      ts.push(await measureHandler(p, c.handler, o.windowMs, { spinMicros: o.spinMicros ?? 0 }));
+      cores.ts.push(core());
+    },
   ];
   if (testpmd) {
     steps.push(async () => {
       await closePort();
       const w = await testpmdWindow(testpmd, { netns: o.dut.ns, iface: o.dut.ifname, mode: c.testpmd, cpu: o.consumerCpu, mainCpu: o.mainCpu, burst: o.portOptions.batchSize ?? 64 }, o.windowMs);
       dpdk.push({ frames: w.rxPackets, tx: w.txPackets, seconds: w.seconds, cpuNs: w.cpuNs });
+      cores.dpdk.push(w.core);
     });
   }
   try {
@@ -123,7 +139,7 @@ export async function runCase(c: Case, o: ThroughputOptions): Promise<CaseResult
   } finally {
     await closePort();
   }
-  return { ts: side(ts, c.countTx), native: side(nat, c.countTx), dpdk: testpmd ? side(dpdk, c.countTx) : null };
+  return { ts: side(ts, c.countTx, cores.ts), native: side(nat, c.countTx, cores.native), dpdk: testpmd ? side(dpdk, c.countTx, cores.dpdk) : null };
 }
 
 export function printThroughput(results: Array<[Case, CaseResult]>): void {
@@ -133,6 +149,14 @@ export function printThroughput(results: Array<[Case, CaseResult]>): void {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const [c, r] of results) {
     console.log(`| ${c.name} | ${mpps(r.ts.fps)} | ${mpps(r.native.fps)} | ${r.dpdk ? mpps(r.dpdk.fps) : 'absent'} | ${ratio(r.ts.fps, r.native.fps)} | ${ratio(r.ts.fps, r.dpdk?.fps)} | ${r.ts.cpuNsPerPacket.toFixed(1)} | ${r.native.cpuNsPerPacket.toFixed(1)} | ${r.dpdk ? r.dpdk.cpuNsPerPacket.toFixed(1) : 'absent'} |`);
+  }
+  console.log('');
+  console.log('Consumer CPU during the windows, % user/system/softirq/idle (/proc/stat, medians):');
+  console.log('');
+  console.log('| handler | TS | native | testpmd |');
+  console.log('|---|---|---|---|');
+  for (const [c, r] of results) {
+    console.log(`| ${c.name} | ${formatShare(r.ts.core)} | ${formatShare(r.native.core)} | ${r.dpdk ? formatShare(r.dpdk.core) : 'absent'} |`);
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import { cpus } from 'node:os';
 import { Lab, enterNetns, open, type OpenOptions } from '../ts/index.js';
-import { benchFrame, measureHandler, measureNative, pinThread, startTraffic, type WindowResult } from '../ts/bench.js';
+import { benchFrame, measureHandler, measureNative, pinThread, benchChunkMs, startTraffic, type WindowResult } from '../ts/bench.js';
 import { CASES } from './throughput.js';
 import type { CaptureOptions } from '../ts/capture/index.js';
 
@@ -29,7 +29,7 @@ try {
   enterNetns(lab.dut.ns);
   pinThread(cpus().length - 1);
   const names = Object.keys(variants);
-  const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), cpu: 0 },
+  const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), chunkMs: benchChunkMs(), cpu: 0 },
     rounds * names.length * (2 * ms / 1000 + 1) + 10);
   const res: Record<string, { ts: WindowResult[]; native: WindowResult[] }> = {};
   try {

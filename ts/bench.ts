@@ -66,6 +66,17 @@ export interface TrafficOptions {
   udpSrcPorts?: number;
   /** Pin the generator thread to this CPU. */
   cpu?: number;
+  /**
+   * Milliseconds one kernel run of the generator lasts (default 200). It
+   * pauses about 25 ms between runs, idle time for a consumer that blocks
+   * when its ring is empty; benchmarks use BENCH_CHUNK_MS (1000).
+   */
+  chunkMs?: number;
+}
+
+/** The generator run length benchmarks use (BENCH_CHUNK_MS, default 1000). */
+export function benchChunkMs(): number {
+  return Number(process.env.BENCH_CHUNK_MS ?? 1000);
 }
 
 /** A live-frame generator run on its own thread; stop() it and await done(). */
@@ -74,6 +85,7 @@ export function startTraffic(options: TrafficOptions, seconds: number) {
   if (options.netns !== undefined) init.netns = options.netns;
   if (options.udpSrcPorts !== undefined) init.udpSrcPorts = options.udpSrcPorts;
   if (options.cpu !== undefined) init.cpu = options.cpu;
+  if (options.chunkMs !== undefined) init.chunkMs = options.chunkMs;
   return native(() => binding.startTraffic(init, seconds));
 }
 

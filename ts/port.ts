@@ -4,7 +4,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { AfxdpError, fromNative, native } from './errors.js';
-import type { NativePortStats, PortWaiter } from './native.js';
+import { binding, type NativePortStats, type PortWaiter } from './native.js';
 import { CHAINED, MAX_SEGMENTS, Packet, type PacketOwner } from './packet-view.js';
 import { UmemHandle } from './umem.js';
 import { Verdict } from './verdict.js';
@@ -265,11 +265,20 @@ export class Port implements PacketOwner {
     // that have one (never on the one-descriptor fast path).
     const chains = new Uint32Array(batchSize * (1 + 2 * MAX_SEGMENTS));
     const packet = new Packet(this.umem.bytes, this.umem.frameSize, this);
+    // One native call per batch: commit the batch just handled and receive
+    // the next (a class-method call costs several times a plain one).
+    const cycle = binding.batchCycle;
+    const handle = native(() => umem.batchHandle());
+    // A batch handled but not committed yet: its frames are still ours and
+    // must go back before this loop awaits anything or ends.
+    let uncommitted = false;
+    let failed = false;
     let idle = 0;
     let batches = 0;
     try {
       while (!this.#stopRequested) {
-        const n = umem.rx(index, table);
+        const n = cycle(handle, index, table, verdicts, uncommitted);
+        uncommitted = false;
         if (n === 0) {
           if (++idle <= IDLE_SPINS) continue;
           if (spinMs > 0) {
@@ -327,17 +336,31 @@ export class Port implements PacketOwner {
           if (debug) packet._release();
         }
         const handlerNs = onBatch ? (performance.now() - started) * 1e6 : 0;
-        // Commit before anything else can throw: the frames must go back.
-        umem.commit(index, table, verdicts);
+        // The next cycle() commits this batch (or the lines below, or the
+        // finally block when something throws first).
+        uncommitted = true;
         if (onBatch) onBatch(n, handlerNs);
         if (++batches >= BATCHES_PER_YIELD) {
           batches = 0;
+          uncommitted = false;
+          umem.commit(index, table, verdicts);
           await yieldToEventLoop();
         }
       }
     } catch (err) {
       if (this.#closed) return;
+      failed = true;
       throw fromNative(err);
+    } finally {
+      // The frames must go back whatever ended the loop (a stop, or an
+      // onBatch callback that threw); on a closed port they already have.
+      if (uncommitted && !this.#closed) {
+        try {
+          umem.commit(index, table, verdicts);
+        } catch (err) {
+          if (!failed) throw fromNative(err); // else the first error is the one to report
+        }
+      }
     }
   }
 

@@ -316,3 +316,56 @@ test('concurrent close() calls close once; a shared UMEM stays up for its other 
     assert.equal(lab.xdpProgramId(b.dut), null);
   });
 });
+
+// The loop commits a batch in the same native call that receives the next
+// one, so a handled batch is briefly uncommitted: whatever ends the loop
+// then, its frames must still go out and none may stay in the handler.
+test('a stop from inside the handler sends the batch it ends; nothing stays in the handler', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLab({}, async (lab) => {
+    await using port = await open({ interface: lab.dut.ifname });
+    const ac = new AbortController();
+    let seen = 0;
+    const loop = port.run((p) => {
+      p.swapMacs();
+      if (++seen === 700) ac.abort(); // mid-batch: the rest of the batch is still handled
+      return Verdict.Tx;
+    }, { signal: ac.signal });
+    const frames = variedUdpFrames(3000, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
+    const result = await peer(lab, { send: frames, capture: true, idleMs: 400 });
+    await loop;
+    assert.ok(seen >= 700, `only ${seen} frames handled`);
+    const s = port.stats();
+    assert.equal(s.rx, seen);
+    assert.equal(s.tx, seen, `${seen} frames handled with Verdict.Tx but ${s.tx} sent`);
+    assert.equal(result.captured.length, seen, 'every frame handled before the stop came back');
+    assertAccounting(port);
+    assert.equal(port.frameAccounting().handler, 0, 'no frame left in the handler');
+  });
+});
+
+test('an onBatch callback that throws ends the run with its error and the batch still goes out', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLab({}, async (lab) => {
+    await using port = await open({ interface: lab.dut.ifname });
+    let seen = 0;
+    const loop = port.run((p) => {
+      p.swapMacs();
+      seen++;
+      return Verdict.Tx;
+    }, {
+      onBatch: () => {
+        throw new Error('reporter broke');
+      },
+    });
+    const ended = loop.then(() => null, (err: unknown) => err); // it fails at the first batch
+    const frames = variedUdpFrames(200, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
+    const result = await peer(lab, { send: frames, capture: true, idleMs: 400 });
+    assert.match(String(await ended), /reporter broke/);
+    assert.ok(seen > 0);
+    assert.equal(port.stats().tx, seen, 'the batch whose onBatch threw was sent');
+    assert.equal(result.captured.length, seen);
+    assert.equal(port.frameAccounting().handler, 0, 'no frame left in the handler');
+    assertAccounting(port);
+  });
+});

@@ -1,9 +1,12 @@
 //! Thin N-API binding over afxdp-core: argument conversion and nothing else.
-//! The batch ABI is two synchronous calls per batch (`rx`, `commit`) that
-//! borrow preallocated typed arrays; waiting for traffic is an AsyncTask.
+//! The batch ABI is one synchronous call per batch (`batchCycle`: commit the
+//! last batch, receive the next) that borrows preallocated typed arrays, with
+//! `rx` and `commit` as its two halves; waiting for traffic is an AsyncTask.
 
 #![deny(clippy::all)]
 
+use std::cell::{Ref, RefCell, RefMut};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use afxdp_core::bpf::AttachMode;
@@ -14,8 +17,9 @@ use napi_derive::napi;
 
 pub mod coexist;
 mod errors;
-// pub (latency, steer, traffic): their free functions are reached only through napi
+// pub (batch_cycle, latency, steer, traffic): their free functions are reached only through napi
 // registration, which test builds leave out (else they count as dead code).
+pub mod batch_cycle;
 pub mod latency;
 mod link;
 pub mod steer;
@@ -26,7 +30,7 @@ use errors::{invalid_option, OrThrow};
 
 /// A borrowed Uint32Array. Spelled as an alias so napi-derive converts it
 /// with `FromNapiValue for &mut [u32]` (no copy) rather than as a `&mut` argument.
-type U32Table<'a> = &'a mut [u32];
+pub(crate) type U32Table<'a> = &'a mut [u32];
 
 #[napi(object)]
 pub struct UmemInit {
@@ -122,9 +126,12 @@ pub struct NativeBenchRun {
 }
 
 /// One UMEM and the ports sharing it. Lives on the JS thread that made it.
+/// The group is shared (Rc) with the run loop's `batchCycle` handle; the
+/// RefCell is never contended: calls into it never nest (one JS thread, and
+/// no call back into JavaScript from inside one).
 #[napi]
 pub struct NativeUmem {
-    pub(crate) group: UmemGroup,
+    group: Rc<RefCell<UmemGroup>>,
     buffer_made: bool,
 }
 
@@ -158,7 +165,7 @@ impl NativeUmem {
             frames: init.frames.unwrap_or(defaults.frames),
         };
         let group = UmemGroup::new(&opts).or_throw(env)?;
-        Ok(NativeUmem { group, buffer_made: false })
+        Ok(NativeUmem { group: Rc::new(RefCell::new(group)), buffer_made: false })
     }
 
     /// The one ArrayBuffer over the whole UMEM. Callable once: V8 aborts when
@@ -169,13 +176,13 @@ impl NativeUmem {
         if self.buffer_made {
             return Err(invalid_option(env, "the UMEM buffer was already created; reuse it".into()));
         }
-        if self.group.is_closed() {
+        if self.group().is_closed() {
             return Err(errors::to_js(
                 env,
                 afxdp_core::Error::new(afxdp_core::ErrorCode::Closed, "this UMEM is closed"),
             ));
         }
-        let area: Arc<MmapArea> = Arc::clone(self.group.area());
+        let area: Arc<MmapArea> = Arc::clone(self.group().area());
         let ptr = area.as_ptr();
         let len = area.len();
         // SAFETY: ptr/len describe the live mapping owned by `area`; the Arc
@@ -199,7 +206,7 @@ impl NativeUmem {
 
     #[napi(getter)]
     pub fn frame_size(&self) -> u32 {
-        self.group.frame_size()
+        self.group().frame_size()
     }
 
     #[napi]
@@ -220,7 +227,7 @@ impl NativeUmem {
         if let Some(json) = &init.rules_json {
             opts.rules = Some(afxdp_core::bpf::RuleSet::from_json(json).or_throw(env)?);
         }
-        self.group.add_port(&opts).map(|i| i as u32).or_throw(env)
+        self.group_mut().add_port(&opts).map(|i| i as u32).or_throw(env)
     }
 
     /// Batch step 1: (offset, length) pairs into `table`; returns the count.
@@ -231,7 +238,7 @@ impl NativeUmem {
         port: u32,
         #[napi(ts_arg_type = "Uint32Array")] table: U32Table<'_>,
     ) -> napi::Result<u32> {
-        self.group.rx(port as usize, table).or_throw(env)
+        self.group_mut().rx(port as usize, table).or_throw(env)
     }
 
     /// The segments of the batch's multi-buffer frames: per frame, its
@@ -243,48 +250,48 @@ impl NativeUmem {
         port: u32,
         #[napi(ts_arg_type = "Uint32Array")] out: U32Table<'_>,
     ) -> napi::Result<u32> {
-        self.group.rx_chains(port as usize, out).or_throw(env)
+        self.group_mut().rx_chains(port as usize, out).or_throw(env)
     }
 
     /// Batch step 3: verdicts (and lengths in `table`) of the last batch.
     #[napi]
     pub fn commit(&mut self, env: &Env, port: u32, table: &[u32], verdicts: &[u8]) -> napi::Result<()> {
-        self.group.commit(port as usize, table, verdicts).or_throw(env)
+        self.group_mut().commit(port as usize, table, verdicts).or_throw(env)
     }
 
     #[napi]
     pub fn send(&mut self, env: &Env, port: u32, bytes: &[u8]) -> napi::Result<bool> {
-        self.group.send(port as usize, bytes).or_throw(env)
+        self.group_mut().send(port as usize, bytes).or_throw(env)
     }
 
     /// Reap completions, refill, kick TX, without receiving.
     #[napi]
     pub fn service(&mut self, env: &Env, port: u32) -> napi::Result<()> {
-        self.group.service(port as usize).or_throw(env)
+        self.group_mut().service(port as usize).or_throw(env)
     }
 
     #[napi]
     pub fn tx_pending(&mut self, env: &Env, port: u32) -> napi::Result<bool> {
-        self.group.tx_pending(port as usize).or_throw(env)
+        self.group_mut().tx_pending(port as usize).or_throw(env)
     }
 
     /// A waiter for this port: a separate object, so that a wait in flight
     /// does not hold a borrow of the UMEM (other calls go on meanwhile).
     #[napi]
     pub fn waiter(&mut self, env: &Env, port: u32) -> napi::Result<wait::PortWaiter> {
-        let (fd, wakeup) = self.group.poll_fds(port as usize).or_throw(env)?;
+        let (fd, wakeup) = self.group_mut().poll_fds(port as usize).or_throw(env)?;
         Ok(wait::PortWaiter::new(fd, wakeup))
     }
 
     /// End a pending `wait` of this port at once.
     #[napi]
     pub fn wake(&mut self, env: &Env, port: u32) -> napi::Result<()> {
-        self.group.wake(port as usize).or_throw(env)
+        self.group_mut().wake(port as usize).or_throw(env)
     }
 
     #[napi]
     pub fn stats(&mut self, env: &Env, port: u32) -> napi::Result<NativePortStats> {
-        let s = self.group.stats(port as usize).or_throw(env)?;
+        let s = self.group_mut().stats(port as usize).or_throw(env)?;
         let c = s.counters;
         Ok(NativePortStats {
             rx: c.rx as f64,
@@ -322,7 +329,7 @@ impl NativeUmem {
 
     #[napi]
     pub fn frame_counts(&self) -> NativeFrameCounts {
-        let c = self.group.frame_counts();
+        let c = self.group().frame_counts();
         NativeFrameCounts {
             total: c.total,
             free: c.free,
@@ -330,13 +337,13 @@ impl NativeUmem {
             handler: c.handler,
             tx: c.tx,
             retired: c.retired,
-            consistent: self.group.check_accounting(),
+            consistent: self.group().check_accounting(),
         }
     }
 
     #[napi]
     pub fn close_port(&mut self, env: &Env, port: u32) -> napi::Result<()> {
-        self.group.close_port(port as usize).or_throw(env)
+        self.group_mut().close_port(port as usize).or_throw(env)
     }
 
     /// Benchmark ceiling: a Rust-only consumer of this port's rings doing
@@ -352,7 +359,7 @@ impl NativeUmem {
     ) -> napi::Result<NativeBenchRun> {
         let work = afxdp_core::bench::NativeWork::parse(&work).or_throw(env)?;
         let run = afxdp_core::bench::run_native(
-            &mut self.group,
+            &mut *self.group_mut(),
             port as usize,
             work,
             batch.clamp(1, 1024) as usize,
@@ -375,13 +382,13 @@ impl NativeUmem {
     /// and closes many ports would grow by a UMEM each time.
     #[napi]
     pub fn close(&mut self, env: &Env, buffer: Option<ArrayBuffer<'_>>) -> napi::Result<()> {
-        self.group.close();
+        self.group_mut().close();
         match buffer {
             Some(buffer) => self.release_memory(env, buffer),
             None if !self.buffer_made => {
                 // SAFETY: no ArrayBuffer was ever made over the memory, and
                 // `close` just dropped the sockets and the registration.
-                unsafe { self.group.unmap_memory() };
+                unsafe { self.group_mut().unmap_memory() };
                 Ok(())
             }
             None => Ok(()),
@@ -390,12 +397,27 @@ impl NativeUmem {
 }
 
 impl NativeUmem {
+    pub(crate) fn shared_group(&self) -> Rc<RefCell<UmemGroup>> {
+        Rc::clone(&self.group)
+    }
+
+    pub(crate) fn group(&self) -> Ref<'_, UmemGroup> {
+        self.group.borrow()
+    }
+
+    pub(crate) fn group_mut(&self) -> RefMut<'_, UmemGroup> {
+        self.group.borrow_mut()
+    }
+
     fn release_memory(&mut self, env: &Env, buffer: ArrayBuffer<'_>) -> napi::Result<()> {
         if buffer.is_detached()? {
             return Ok(()); // closed before
         }
-        let area = self.group.area();
-        if !self.buffer_made || buffer.as_ptr() != area.as_ptr().cast_const() || buffer.len() != area.len() {
+        let (ptr, len) = {
+            let group = self.group();
+            (group.area().as_ptr().cast_const(), group.area().len())
+        };
+        if !self.buffer_made || buffer.as_ptr() != ptr || buffer.len() != len {
             return Err(invalid_option(env, "close() was given an ArrayBuffer that is not this UMEM's".into()));
         }
         buffer.detach()?;
@@ -403,7 +425,7 @@ impl NativeUmem {
         // and it is detached now (the engine sees it as empty, so no JS code
         // reaches the memory through it); `close` dropped the sockets and the
         // registration, so the kernel has no use for it either.
-        unsafe { self.group.unmap_memory() };
+        unsafe { self.group_mut().unmap_memory() };
         Ok(())
     }
 }

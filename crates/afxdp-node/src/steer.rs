@@ -79,18 +79,18 @@ impl NativeUmem {
     #[napi]
     pub fn set_rules(&mut self, env: &Env, port: u32, rules_json: String) -> napi::Result<()> {
         let rules = RuleSet::from_json(&rules_json).or_throw(env)?;
-        self.group.steering(port as usize).or_throw(env)?.set_rules(&rules).or_throw(env)
+        self.group_mut().steering(port as usize).or_throw(env)?.set_rules(&rules).or_throw(env)
     }
 
     /// The rule set in force, as JSON.
     #[napi]
     pub fn rules(&mut self, env: &Env, port: u32) -> napi::Result<String> {
-        Ok(self.group.steering(port as usize).or_throw(env)?.rules().to_json())
+        Ok(self.group_mut().steering(port as usize).or_throw(env)?.rules().to_json())
     }
 
     #[napi]
     pub fn rule_counters(&mut self, env: &Env, port: u32) -> napi::Result<Vec<NativeRuleCounter>> {
-        let counters = self.group.steering(port as usize).or_throw(env)?.rule_counters().or_throw(env)?;
+        let counters = self.group_mut().steering(port as usize).or_throw(env)?.rule_counters().or_throw(env)?;
         Ok(counters
             .into_iter()
             .map(|c| NativeRuleCounter {
@@ -105,7 +105,7 @@ impl NativeUmem {
 
     #[napi]
     pub fn steering_counters(&mut self, env: &Env, port: u32) -> napi::Result<NativeSteeringCounters> {
-        let c = self.group.steering(port as usize).or_throw(env)?.counters().or_throw(env)?;
+        let c = self.group_mut().steering(port as usize).or_throw(env)?.counters().or_throw(env)?;
         Ok(NativeSteeringCounters {
             steered_packets: c.steered_packets as f64,
             steered_bytes: c.steered_bytes as f64,
@@ -123,17 +123,17 @@ impl NativeUmem {
     /// Drop frames from a source prefix in XDP, for `ttl_ms` (none: until unblocked).
     #[napi]
     pub fn block(&mut self, env: &Env, port: u32, prefix: String, ttl_ms: Option<f64>) -> napi::Result<()> {
-        self.group.steering(port as usize).or_throw(env)?.block(&prefix, ttl(ttl_ms)).or_throw(env)
+        self.group_mut().steering(port as usize).or_throw(env)?.block(&prefix, ttl(ttl_ms)).or_throw(env)
     }
 
     #[napi]
     pub fn unblock(&mut self, env: &Env, port: u32, prefix: String) -> napi::Result<bool> {
-        self.group.steering(port as usize).or_throw(env)?.unblock(&prefix).or_throw(env)
+        self.group_mut().steering(port as usize).or_throw(env)?.unblock(&prefix).or_throw(env)
     }
 
     #[napi]
     pub fn blocked(&mut self, env: &Env, port: u32) -> napi::Result<Vec<NativeBlockEntry>> {
-        let entries = self.group.steering(port as usize).or_throw(env)?.blocked().or_throw(env)?;
+        let entries = self.group_mut().steering(port as usize).or_throw(env)?.blocked().or_throw(env)?;
         Ok(entries
             .into_iter()
             .map(|e| NativeBlockEntry {
@@ -157,7 +157,7 @@ impl NativeUmem {
         ttl_ms: Option<f64>,
     ) -> napi::Result<bool> {
         let action = kernel_action(env, &action)?;
-        let steering = self.group.steering(port as usize).or_throw(env)?;
+        let steering = self.group_mut().steering(port as usize).or_throw(env)?;
         if afxdp_core::bpf::FlowKey::from_frame(frame).is_none() {
             return Ok(false);
         }
@@ -166,7 +166,7 @@ impl NativeUmem {
 
     #[napi]
     pub fn offloads(&mut self, env: &Env, port: u32) -> napi::Result<Vec<NativeOffloadEntry>> {
-        let entries = self.group.steering(port as usize).or_throw(env)?.offloads().or_throw(env)?;
+        let entries = self.group_mut().steering(port as usize).or_throw(env)?.offloads().or_throw(env)?;
         Ok(entries
             .into_iter()
             .map(|e| NativeOffloadEntry {
@@ -185,7 +185,7 @@ impl NativeUmem {
 
     #[napi]
     pub fn clear_offloads(&mut self, env: &Env, port: u32) -> napi::Result<()> {
-        self.group.steering(port as usize).or_throw(env)?.clear_offloads().or_throw(env)
+        self.group_mut().steering(port as usize).or_throw(env)?.clear_offloads().or_throw(env)
     }
 }
 

@@ -24,6 +24,10 @@ pub struct TrafficInit {
     pub udp_src_ports: Option<u32>,
     /// Pin the generator thread to this CPU.
     pub cpu: Option<u32>,
+    /// Milliseconds one kernel run of the generator lasts (default 200).
+    /// The generator pauses about 25 ms between runs; benchmarks use longer
+    /// runs so that the pause is a small part of each window.
+    pub chunk_ms: Option<u32>,
 }
 
 #[napi(object)]
@@ -92,6 +96,7 @@ pub fn start_traffic(env: &Env, init: TrafficInit, seconds: f64) -> napi::Result
             let opts = SendOptions {
                 duration: Some(Duration::from_secs_f64(seconds.max(0.0))),
                 udp_src_ports: init.udp_src_ports.unwrap_or(0).min(u16::MAX as u32) as u16,
+                chunk_time: init.chunk_ms.map(|ms| Duration::from_millis(u64::from(ms))),
                 ..Default::default()
             };
             generator.run(&frame, &opts, &thread_stop)

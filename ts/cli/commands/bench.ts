@@ -51,7 +51,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const mod = await loadHandlerModule<HandlerContext>(path);
 
   const { Lab, enterNetns, open } = await import('../../index.js');
-  const { benchFrame, compare, startTraffic } = await import('../../bench.js');
+  const { benchChunkMs, benchFrame, compare, startTraffic } = await import('../../bench.js');
   const lab = Lab.create({ name: `bench-${process.pid}` });
   try {
     enterNetns(lab.dut.ns);
@@ -62,7 +62,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       } catch (err) {
         throw new CliError(ExitCode.HandlerLoad, `handler ${path}: setup() threw: ${oneLine(String((err as Error)?.message ?? err))}`);
       }
-      const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac) }, (rounds + 1) * 2 * seconds + 10);
+      const traffic = startTraffic({ netns: lab.peer.ns, interface: lab.peer.ifname, frame: benchFrame(lab.dut.mac, lab.peer.mac), chunkMs: benchChunkMs() }, (rounds + 1) * 2 * seconds + 10);
       let result;
       try {
         process.stderr.write(`afxdp bench: ${rounds} x ${seconds} s windows each for the handler and the native ceiling...\n`);
