@@ -7,6 +7,12 @@
  * a TypeScript window on it; medians per variant are printed. A variant's
  * "capture" (port.capture options, e.g. {"path":"/dev/null"}) starts a live
  * capture on its port before the windows: '{"off":{},"on":{"capture":{"path":"/dev/null"}}}'.
+ * A variant's "env" is set in the environment while its port is opened
+ * (the UMEM reads AFXDP_NO_PREFETCH then): '{"on":{},"off":{"env":{"AFXDP_NO_PREFETCH":"1"}}}'.
+ * Besides medians, each variant's windows are compared with the first
+ * variant's windows of the same round (paired: drift between rounds cancels),
+ * and the handler's own time per frame (inside port.run, around the handler
+ * calls) is reported, which the kernel's share of the CPU does not blur.
  */
 import { cpus } from 'node:os';
 import { Lab, enterNetns, open, type OpenOptions } from '../ts/index.js';
@@ -14,7 +20,7 @@ import { benchFrame, measureHandler, measureNative, pinThread, benchChunkMs, sta
 import { CASES } from './throughput.js';
 import type { CaptureOptions } from '../ts/capture/index.js';
 
-type Variant = Omit<OpenOptions, 'interface'> & { capture?: CaptureOptions };
+type Variant = Omit<OpenOptions, 'interface'> & { capture?: CaptureOptions; env?: Record<string, string> };
 const variants = JSON.parse(process.argv[2] ?? '{"budget 32":{"txBudget":0},"budget ring":{}}') as Record<string, Variant>;
 const work = process.argv[3] === 'drop' ? 'drop' : 'swap-mac-tx';
 const rounds = Number(process.argv[4] ?? 5);
@@ -35,8 +41,10 @@ try {
   try {
     for (let r = 0; r < rounds; r++) {
       for (const name of r % 2 ? [...names].reverse() : names) {
-        const { capture: captureOptions, ...options } = variants[name]!;
+        const { capture: captureOptions, env = {}, ...options } = variants[name]!;
+        Object.assign(process.env, env);
         const port = await open({ interface: lab.dut.ifname, batchSize: 64, ...options });
+        for (const key of Object.keys(env)) delete process.env[key];
         const capture = captureOptions ? port.capture(captureOptions) : null;
         await measureHandler(port, c.handler, 200);
         const n = measureNative(port, c.work, ms);
@@ -56,12 +64,16 @@ try {
   }
   const sent = await traffic.done();
   console.log(`${c.name}: ${rounds} rounds x ${ms} ms per side and variant, generator ${(sent.frames / sent.seconds / 1e6).toFixed(3)} Mpps offered`);
-  console.log('| variant | TS Mpps | native Mpps | TS CPU ns/pkt | native CPU ns/pkt |');
-  console.log('|---|---|---|---|---|');
+  const base = res[names[0]!]!;
+  const handlerNs = (w: WindowResult) => (w.handlerNs ?? 0) / Math.max(1, w.frames);
+  console.log(`| variant | TS Mpps | native Mpps | TS CPU ns/pkt | native CPU ns/pkt | TS handler ns/frame | TS / ${names[0]} (paired) | native / ${names[0]} (paired) |`);
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const [name, r] of Object.entries(res)) {
-    const mpps = (w: WindowResult[]) => (median(w.map((x) => frames(x) / x.seconds)) / 1e6).toFixed(3);
+    const rate = (w: WindowResult) => frames(w) / w.seconds;
+    const mpps = (w: WindowResult[]) => (median(w.map(rate)) / 1e6).toFixed(3);
     const cpu = (w: WindowResult[]) => median(w.map((x) => x.cpuNs / Math.max(1, frames(x)))).toFixed(1);
-    console.log(`| ${name} | ${mpps(r.ts)} | ${mpps(r.native)} | ${cpu(r.ts)} | ${cpu(r.native)} |`);
+    const paired = (w: WindowResult[], b: WindowResult[]) => median(w.map((x, i) => rate(x) / rate(b[i]!))).toFixed(3);
+    console.log(`| ${name} | ${mpps(r.ts)} | ${mpps(r.native)} | ${cpu(r.ts)} | ${cpu(r.native)} | ${median(r.ts.map(handlerNs)).toFixed(1)} | ${paired(r.ts, base.ts)} | ${paired(r.native, base.native)} |`);
   }
 } finally {
   lab.destroy();

@@ -76,7 +76,8 @@ export class Packet {
     this.#length = length;
     this.#total = length;
     this.#segCount = 1;
-    this.room = this.#frameSize - (offset % this.#frameSize);
+    // Frame sizes are powers of two: a mask instead of a division.
+    this.room = this.#frameSize - (offset & (this.#frameSize - 1));
   }
 
   /**

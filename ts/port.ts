@@ -272,7 +272,7 @@ export class Port implements PacketOwner {
     // A batch handled but not committed yet: its frames are still ours and
     // must go back before this loop awaits anything or ends.
     let uncommitted = false;
-    let failed = false;
+    let failure: { err: unknown } | null = null;
     let idle = 0;
     let batches = 0;
     try {
@@ -348,20 +348,18 @@ export class Port implements PacketOwner {
         }
       }
     } catch (err) {
-      if (this.#closed) return;
-      failed = true;
-      throw fromNative(err);
-    } finally {
-      // The frames must go back whatever ended the loop (a stop, or an
-      // onBatch callback that threw); on a closed port they already have.
-      if (uncommitted && !this.#closed) {
-        try {
-          umem.commit(index, table, verdicts);
-        } catch (err) {
-          if (!failed) throw fromNative(err); // else the first error is the one to report
-        }
+      failure = { err };
+    }
+    // A handled batch must go back whatever ended the loop (a stop, or an
+    // onBatch callback that threw); on a closed port it already has.
+    if (uncommitted && !this.#closed) {
+      try {
+        umem.commit(index, table, verdicts);
+      } catch (err) {
+        failure ??= { err }; // the first error is the one to report
       }
     }
+    if (failure && !this.#closed) throw fromNative(failure.err);
   }
 
   #handlerFailed(err: unknown, report: RunOptions['onHandlerError']): void {

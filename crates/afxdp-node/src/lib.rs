@@ -359,7 +359,7 @@ impl NativeUmem {
     ) -> napi::Result<NativeBenchRun> {
         let work = afxdp_core::bench::NativeWork::parse(&work).or_throw(env)?;
         let run = afxdp_core::bench::run_native(
-            &mut *self.group_mut(),
+            &mut self.group_mut(),
             port as usize,
             work,
             batch.clamp(1, 1024) as usize,
