@@ -57,6 +57,11 @@ if (mode === 'latency') {
   const { multiQueueBench } = await import('./multiqueue.js');
   await multiQueueBench({ queues, seconds, rounds, busyPoll: args['busy-poll'], header });
 } else {
+  // BENCH_CASE=drop or BENCH_CASE=swap-mac-tx: one case only.
+  const only = process.env.BENCH_CASE;
+  const cases = CASES.filter((x) => !only || x.work === only);
+  if (cases.length === 0) throw new Error(`BENCH_CASE must be one of ${CASES.map((x) => x.work).join(', ')}, got ${only}`);
+  const chunkMs = benchChunkMs(); // checked before any lab is made
   const lab = Lab.create({ name: `bench-${process.pid}` });
   try {
     enterNetns(lab.dut.ns);
@@ -70,13 +75,13 @@ if (mode === 'latency') {
     const traffic = startTraffic({
       netns: lab.peer.ns,
       interface: lab.peer.ifname,
-      frame: benchFrame(lab.dut.mac, lab.peer.mac), chunkMs: benchChunkMs(),
+      frame: benchFrame(lab.dut.mac, lab.peer.mac),
+      chunkMs,
       cpu: 0,
     }, budget);
     const results: Array<[Case, CaseResult]> = [];
     try {
-      // BENCH_CASE=drop or BENCH_CASE=swap-mac-tx: one case only.
-      for (const c of CASES.filter((x) => !process.env.BENCH_CASE || x.work === process.env.BENCH_CASE)) {
+      for (const c of cases) {
         results.push([c, await runCase(c, {
           dut: lab.dut,
           consumerCpu,
@@ -94,7 +99,7 @@ if (mode === 'latency') {
     const sent = await traffic.done();
     const mpps = (x: number) => (x / 1e6).toFixed(3);
     header([
-      `generator: ${mpps(sent.frames / sent.seconds)} Mpps offered (64-byte UDP, XDP live frames, peer namespace, kernel runs of ${benchChunkMs()} ms)`,
+      `generator: ${mpps(sent.frames / sent.seconds)} Mpps offered (64-byte UDP, XDP live frames, peer namespace, kernel runs of ${chunkMs} ms)`,
       `threads: generator on CPU 0, consumer (TS, native, testpmd forwarding lcore) on CPU ${consumerCpu}`,
       `port: ${JSON.stringify(portOptions)}${Number(args['spin-micros']) ? `; TS run({ spinMicros: ${args['spin-micros']} })` : ''}; testpmd burst ${batchSize}; windows ${rounds} x ${seconds}s each side, order rotating`,
       'Mpps: frames received (drop) or sent back (Tx); medians of the windows',

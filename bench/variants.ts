@@ -27,6 +27,20 @@ const rounds = Number(process.argv[4] ?? 5);
 const ms = Number(process.argv[5] ?? 1500);
 const c = CASES.find((x) => x.work === work)!;
 
+/** Run `f` with `env` set, then put back what the variables were before. */
+async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await f();
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const frames = (w: WindowResult) => (c.countTx ? (w.tx ?? w.frames) : w.frames);
 
@@ -42,9 +56,7 @@ try {
     for (let r = 0; r < rounds; r++) {
       for (const name of r % 2 ? [...names].reverse() : names) {
         const { capture: captureOptions, env = {}, ...options } = variants[name]!;
-        Object.assign(process.env, env);
-        const port = await open({ interface: lab.dut.ifname, batchSize: 64, ...options });
-        for (const key of Object.keys(env)) delete process.env[key];
+        const port = await withEnv(env, () => open({ interface: lab.dut.ifname, batchSize: 64, ...options }));
         const capture = captureOptions ? port.capture(captureOptions) : null;
         await measureHandler(port, c.handler, 200);
         const n = measureNative(port, c.work, ms);

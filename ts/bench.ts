@@ -5,7 +5,7 @@
  * `afxdp bench`. Windows alternate (native, handler, native, ...) so drift
  * on a noisy machine hits both alike.
  */
-import { native } from './errors.js';
+import { AfxdpError, native } from './errors.js';
 import { binding } from './native.js';
 import { parseMac } from './packet/addr.js';
 import type { Handler, Port, RunOptions } from './port.js';
@@ -76,7 +76,11 @@ export interface TrafficOptions {
 
 /** The generator run length benchmarks use (BENCH_CHUNK_MS, default 1000). */
 export function benchChunkMs(): number {
-  return Number(process.env.BENCH_CHUNK_MS ?? 1000);
+  const ms = Number(process.env.BENCH_CHUNK_MS ?? 1000);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) {
+    throw new AfxdpError('ERR_INVALID_OPTION', `BENCH_CHUNK_MS must be a whole number of milliseconds from 1 to 60000, got ${process.env.BENCH_CHUNK_MS}`);
+  }
+  return ms;
 }
 
 /** A live-frame generator run on its own thread; stop() it and await done(). */
@@ -85,7 +89,12 @@ export function startTraffic(options: TrafficOptions, seconds: number) {
   if (options.netns !== undefined) init.netns = options.netns;
   if (options.udpSrcPorts !== undefined) init.udpSrcPorts = options.udpSrcPorts;
   if (options.cpu !== undefined) init.cpu = options.cpu;
-  if (options.chunkMs !== undefined) init.chunkMs = options.chunkMs;
+  if (options.chunkMs !== undefined) {
+    if (!Number.isInteger(options.chunkMs) || options.chunkMs < 1 || options.chunkMs > 60_000) {
+      throw new AfxdpError('ERR_INVALID_OPTION', `chunkMs must be a whole number of milliseconds from 1 to 60000, got ${String(options.chunkMs)}`);
+    }
+    init.chunkMs = options.chunkMs;
+  }
   return native(() => binding.startTraffic(init, seconds));
 }
 

@@ -251,6 +251,10 @@ export class Port implements PacketOwner {
   }
 
   async #receiveLoop(handler: Handler, options: RunOptions): Promise<void> {
+    // Start on the next microtask, after run() has recorded this loop: the
+    // first batches run synchronously until the loop's first await, and a
+    // close() or run() from inside the handler must already see it running.
+    await Promise.resolve();
     const { onBatch, onHandlerError } = options;
     const spinMs = (options.spinMicros ?? 0) / 1000;
     let spinSince = 0;
@@ -275,10 +279,14 @@ export class Port implements PacketOwner {
     let failure: { err: unknown } | null = null;
     let idle = 0;
     let batches = 0;
+    // The batch's size and the frame being handled, kept outside the loop so
+    // that frames a failure left without a verdict can be dropped.
+    let n = 0;
+    let i = 0;
     try {
       while (!this.#stopRequested) {
-        const n = cycle(handle, index, table, verdicts, uncommitted);
-        uncommitted = false;
+        n = cycle(handle, index, table, verdicts, uncommitted);
+        uncommitted = n > 0;
         if (n === 0) {
           if (++idle <= IDLE_SPINS) continue;
           if (spinMs > 0) {
@@ -300,7 +308,7 @@ export class Port implements PacketOwner {
         const capSec = Math.floor(capNow / 1000);
         const capNs = Math.floor((capNow - capSec * 1000) * 1e6);
         let chainAt = -1;
-        for (let i = 0; i < n; i++) {
+        for (i = 0; i < n; i++) {
           const len = table[2 * i + 1]!;
           if (len < CHAINED) packet._moveTo(table[2 * i]!, len);
           else {
@@ -337,8 +345,7 @@ export class Port implements PacketOwner {
         }
         const handlerNs = onBatch ? (performance.now() - started) * 1e6 : 0;
         // The next cycle() commits this batch (or the lines below, or the
-        // finally block when something throws first).
-        uncommitted = true;
+        // commit after the loop when something throws first).
         if (onBatch) onBatch(n, handlerNs);
         if (++batches >= BATCHES_PER_YIELD) {
           batches = 0;
@@ -350,9 +357,12 @@ export class Port implements PacketOwner {
     } catch (err) {
       failure = { err };
     }
-    // A handled batch must go back whatever ended the loop (a stop, or an
-    // onBatch callback that threw); on a closed port it already has.
+    // A received batch must go back whatever ended the loop (a stop, an
+    // onBatch callback or a native call that threw mid-batch): frames left
+    // without a verdict are dropped, not sent with a stale one. A port closed
+    // from inside the handler has taken its frames back already.
     if (uncommitted && !this.#closed) {
+      verdicts.fill(Verdict.Drop, i, n);
       try {
         umem.commit(index, table, verdicts);
       } catch (err) {

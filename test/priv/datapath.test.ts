@@ -369,3 +369,32 @@ test('an onBatch callback that throws ends the run with its error and the batch 
     assertAccounting(port);
   });
 });
+
+// The loop's first batches run synchronously inside run(): a run() (or a
+// close()) from the handler then must already find the loop registered.
+test('run() from inside the handler is refused with ERR_ALREADY_RUNNING, from the very first batch', async (t) => {
+  if (!requirePrivileges(t)) return;
+  await withLab({}, async (lab) => {
+    await using port = await open({ interface: lab.dut.ifname });
+    // Frames wait in the RX ring before run(): its first batch is handled
+    // at once, before run() has returned.
+    const frames = variedUdpFrames(50, { dutMac: lab.dut.mac, peerMac: lab.peer.mac });
+    const { result } = peerCapture(lab, { send: frames, capture: true, expect: frames.length, idleMs: 3000 });
+    assert.ok(await until(() => port.stats().steering.steeredPackets >= frames.length), 'the frames reached the socket');
+    let nested: Promise<string> | null = null;
+    const loop = port.run((p) => {
+      nested ??= port.run(() => Verdict.Drop).then(
+        () => 'resolved',
+        (err: { code?: string }) => String(err.code),
+      );
+      p.swapMacs();
+      return Verdict.Tx;
+    });
+    const { captured } = await result;
+    assert.ok(nested, 'the handler ran');
+    assert.equal(await nested, 'ERR_ALREADY_RUNNING');
+    assert.equal(captured.length, frames.length, 'the running loop went on undisturbed');
+    await port.close();
+    await loop;
+  });
+});

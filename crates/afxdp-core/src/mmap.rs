@@ -54,10 +54,13 @@ impl MmapArea {
         #[cfg(target_arch = "x86_64")]
         if offset < self.len {
             let p = self.ptr.as_ptr().wrapping_add(offset);
-            // SAFETY: a prefetch only hints the cache: it never faults, and
-            // it reads and writes no memory, registers or flags.
+            // SAFETY: a prefetch only hints the cache: it never faults, even
+            // at an unmapped address, writes no memory, register or flag,
+            // and uses no stack (declared `readonly`: it may read the line).
             unsafe { std::arch::asm!("prefetchw [{0}]", in(reg) p, options(nostack, readonly, preserves_flags)) };
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = offset;
     }
 
     pub fn as_ptr(&self) -> *mut u8 {

@@ -170,6 +170,12 @@ fn validate_umem(opts: &UmemOptions) -> Result<()> {
     Ok(())
 }
 
+/// An on/off switch from the environment: set, and neither empty nor "0"
+/// (as AFXDP_DEBUG reads in ts/port.ts).
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 fn xdp_errno(err: xdpilone::Errno) -> i32 {
     err.get_raw()
 }
@@ -218,7 +224,7 @@ impl UmemGroup {
             area,
             pass_verdicts: Vec::with_capacity(1024),
             closed: false,
-            prefetch: std::env::var_os("AFXDP_NO_PREFETCH").is_none(),
+            prefetch: !env_flag("AFXDP_NO_PREFETCH"),
         })
     }
 
@@ -470,6 +476,16 @@ impl UmemGroup {
         Ok(n)
     }
 
+    /// The run loop's one call per batch: commit the port's current batch
+    /// first when `commit` is true (as `commit` does), then receive the next
+    /// one into `table` (as `rx` does). Returns the new batch's frame count.
+    pub fn cycle(&mut self, port: usize, table: &mut [u32], verdicts: &[u8], commit: bool) -> Result<u32> {
+        if commit {
+            self.commit(port, table, verdicts)?;
+        }
+        self.rx(port, table)
+    }
+
     /// The segments of the current batch's multi-buffer frames (see
     /// `DataPath::rx_chains`); only called when `rx` flagged one.
     pub fn rx_chains(&self, port: usize, out: &mut [u32]) -> Result<u32> {
@@ -495,7 +511,7 @@ impl UmemGroup {
                 continue;
             }
             let len = table.get(2 * i + 1).copied().unwrap_or(0);
-            let room = frame_size - addr % frame_size;
+            let room = frame_size - (addr & (frame_size - 1)); // frame sizes are powers of two
             let ok = len >= 14 && u64::from(len) <= room && pass_frame(&mut p.meta, &mut p.counters, &area, addr, len);
             if ok {
                 passed += 1;

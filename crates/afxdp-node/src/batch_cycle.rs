@@ -3,7 +3,8 @@
 //! itself), and the loop used to make two of them per batch (`rx`, then
 //! `commit`). `batchCycle` is a plain function over an External handle to
 //! the same UMEM group: it commits the batch the handler just decided and
-//! receives the next one into the same tables, in one call.
+//! receives the next one into the same tables, in one call
+//! (`UmemGroup::cycle`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -40,9 +41,5 @@ pub fn batch_cycle(
     verdicts: &[u8],
     commit: bool,
 ) -> napi::Result<u32> {
-    let mut group = handle.0.borrow_mut();
-    if commit {
-        group.commit(port as usize, table, verdicts).or_throw(env)?;
-    }
-    group.rx(port as usize, table).or_throw(env)
+    handle.0.borrow_mut().cycle(port as usize, table, verdicts, commit).or_throw(env)
 }

@@ -388,7 +388,7 @@ impl NativeUmem {
             None if !self.buffer_made => {
                 // SAFETY: no ArrayBuffer was ever made over the memory, and
                 // `close` just dropped the sockets and the registration.
-                unsafe { self.group_mut().unmap_memory() };
+                unsafe { self.group().unmap_memory() };
                 Ok(())
             }
             None => Ok(()),
@@ -425,7 +425,7 @@ impl NativeUmem {
         // and it is detached now (the engine sees it as empty, so no JS code
         // reaches the memory through it); `close` dropped the sockets and the
         // registration, so the kernel has no use for it either.
-        unsafe { self.group_mut().unmap_memory() };
+        unsafe { self.group().unmap_memory() };
         Ok(())
     }
 }

@@ -120,7 +120,8 @@ pub fn start_traffic(env: &Env, init: TrafficInit, seconds: f64) -> napi::Result
 
 #[napi]
 impl TrafficRun {
-    /// Ask the generator to stop (it notices within a few milliseconds).
+    /// Ask the generator to stop. It notices between two kernel runs: within
+    /// `chunkMs` (200 ms by default).
     #[napi]
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
