@@ -74,13 +74,18 @@ export interface TrafficOptions {
   chunkMs?: number;
 }
 
-/** The generator run length benchmarks use (BENCH_CHUNK_MS, default 1000). */
-export function benchChunkMs(): number {
-  const ms = Number(process.env.BENCH_CHUNK_MS ?? 1000);
+/** `ms` if it is a usable generator run length, else an ERR_INVALID_OPTION naming `name`. */
+function checkChunkMs(ms: number, name: string, given: unknown = ms): number {
   if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) {
-    throw new AfxdpError('ERR_INVALID_OPTION', `BENCH_CHUNK_MS must be a whole number of milliseconds from 1 to 60000, got ${process.env.BENCH_CHUNK_MS}`);
+    throw new AfxdpError('ERR_INVALID_OPTION', `${name} must be a whole number of milliseconds from 1 to 60000, got ${String(given)}`);
   }
   return ms;
+}
+
+/** The generator run length benchmarks use (BENCH_CHUNK_MS, default 1000). */
+export function benchChunkMs(): number {
+  const raw = process.env.BENCH_CHUNK_MS;
+  return checkChunkMs(Number(raw ?? 1000), 'BENCH_CHUNK_MS', raw);
 }
 
 /** A live-frame generator run on its own thread; stop() it and await done(). */
@@ -89,12 +94,7 @@ export function startTraffic(options: TrafficOptions, seconds: number) {
   if (options.netns !== undefined) init.netns = options.netns;
   if (options.udpSrcPorts !== undefined) init.udpSrcPorts = options.udpSrcPorts;
   if (options.cpu !== undefined) init.cpu = options.cpu;
-  if (options.chunkMs !== undefined) {
-    if (!Number.isInteger(options.chunkMs) || options.chunkMs < 1 || options.chunkMs > 60_000) {
-      throw new AfxdpError('ERR_INVALID_OPTION', `chunkMs must be a whole number of milliseconds from 1 to 60000, got ${String(options.chunkMs)}`);
-    }
-    init.chunkMs = options.chunkMs;
-  }
+  if (options.chunkMs !== undefined) init.chunkMs = checkChunkMs(options.chunkMs, 'chunkMs');
   return native(() => binding.startTraffic(init, seconds));
 }
 

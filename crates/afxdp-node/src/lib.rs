@@ -250,7 +250,7 @@ impl NativeUmem {
         port: u32,
         #[napi(ts_arg_type = "Uint32Array")] out: U32Table<'_>,
     ) -> napi::Result<u32> {
-        self.group_mut().rx_chains(port as usize, out).or_throw(env)
+        self.group().rx_chains(port as usize, out).or_throw(env)
     }
 
     /// Batch step 3: verdicts (and lengths in `table`) of the last batch.
